@@ -1,0 +1,474 @@
+"""Servers, scopes, address pools and failover peers.
+
+The rules that concern one object live here (``clean()`` and database constraints), so the
+forms, the admin, the services and the importer all get them. Rules that change several rows
+at once (first-peer assignment, delete-and-repoint, the last-referrer rule) live in
+``failover.services``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Count, Q
+
+from .validators import (
+    validate_domain_name,
+    validate_hba,
+    validate_host,
+    validate_ipv4_list,
+    validate_no_control_chars,
+    validate_safe_name,
+)
+
+PORT_VALIDATORS = [MinValueValidator(1), MaxValueValidator(65535)]
+MIN_PREFIX, MAX_PREFIX = 8, 30
+
+
+class DhcpServer(models.Model):
+    name = models.CharField(
+        "Name",
+        max_length=64,
+        unique=True,
+        validators=[validate_safe_name],
+        help_text="Letters, digits, '-', '_' and '.'.",
+    )
+    address = models.CharField(
+        "Address",
+        max_length=253,
+        validators=[validate_host],
+        help_text="IPv4 address or DNS name of the server.",
+    )
+    description = models.TextField("Description", blank=True)
+    omapi_port = models.PositiveIntegerField(
+        "OMAPI Port",
+        null=True,
+        blank=True,
+        validators=PORT_VALIDATORS,
+        help_text="If set, rendered as omapi-port so live state can be read.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "DHCP server"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScopeQuerySet(models.QuerySet):
+    def with_pools(self) -> ScopeQuerySet:
+        return self.prefetch_related(
+            models.Prefetch("pools", queryset=AddressPool.objects.select_related("failover_peer"))
+        )
+
+
+class Scope(models.Model):
+    server = models.ForeignKey(DhcpServer, on_delete=models.CASCADE, related_name="scopes")
+    network = models.CharField(
+        "Network", max_length=18, help_text="IPv4 network in CIDR form, e.g. 10.0.0.0/24."
+    )
+    name = models.CharField(
+        "Name", max_length=100, blank=True, validators=[validate_no_control_chars]
+    )
+    routers = models.CharField(
+        "Routers",
+        max_length=255,
+        blank=True,
+        validators=[validate_ipv4_list],
+        help_text="Comma-separated IPv4 addresses.",
+    )
+    domain_name_servers = models.CharField(
+        "Domain Name Servers",
+        max_length=255,
+        blank=True,
+        validators=[validate_ipv4_list],
+        help_text="Comma-separated IPv4 addresses.",
+    )
+    domain_name = models.CharField(
+        "Domain Name", max_length=253, blank=True, validators=[validate_domain_name]
+    )
+    default_lease_time = models.PositiveIntegerField(
+        "Default Lease Time",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Seconds.",
+    )
+    max_lease_time = models.PositiveIntegerField(
+        "Max Lease Time",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Seconds.",
+    )
+
+    objects = ScopeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["server__name", "network"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["server", "network"],
+                name="scope_unique_network_per_server",
+                violation_error_message="This server already has a scope for this network.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.network} ({self.name})" if self.name else self.network
+
+    @property
+    def ip_network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.network)
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        value = (self.network or "").strip()
+        if "/" not in value:
+            raise ValidationError(
+                {"network": "Enter an IPv4 network in CIDR form, e.g. 10.0.0.0/24."}
+            )
+        try:
+            iface = ipaddress.IPv4Interface(value)
+        except ValueError:
+            raise ValidationError(
+                {"network": "Enter an IPv4 network in CIDR form, e.g. 10.0.0.0/24."}
+            ) from None
+        net = iface.network
+        if iface.ip != net.network_address:
+            raise ValidationError({"network": f"{value} has host bits set; did you mean {net}?"})
+        if not MIN_PREFIX <= net.prefixlen <= MAX_PREFIX:
+            raise ValidationError(
+                {"network": f"The prefix length must be between /{MIN_PREFIX} and /{MAX_PREFIX}."}
+            )
+        self.network = str(net)
+        if self.server_id:
+            for other in Scope.objects.filter(server_id=self.server_id).exclude(pk=self.pk):
+                if other.network == self.network:
+                    continue  # reported by the unique constraint
+                if other.ip_network.overlaps(net):
+                    errors.setdefault("network", []).append(
+                        f"Overlaps scope {other.network} on this server."
+                    )
+        if (
+            self.default_lease_time
+            and self.max_lease_time
+            and self.default_lease_time > self.max_lease_time
+        ):
+            errors.setdefault("default_lease_time", []).append(
+                "The default lease time cannot exceed the max lease time."
+            )
+        if self.pk and "network" not in errors:
+            for pool in self.pools.all():
+                if not pool.fits_in(net):
+                    errors.setdefault("network", []).append(
+                        f"Pool {pool.first_address}-{pool.last_address} would fall outside {net}."
+                    )
+        if errors:
+            raise ValidationError(errors)
+
+
+class FailoverPeerQuerySet(models.QuerySet):
+    def with_pool_counts(self) -> FailoverPeerQuerySet:
+        return self.annotate(pool_count=Count("pools"))
+
+
+class FailoverPeer(models.Model):
+    class Role(models.TextChoices):
+        PRIMARY = "primary", "Primary"
+        SECONDARY = "secondary", "Secondary"
+
+    server = models.ForeignKey(DhcpServer, on_delete=models.CASCADE, related_name="failover_peers")
+    name = models.CharField(
+        "Name",
+        max_length=64,
+        validators=[validate_safe_name],
+        help_text="Letters, digits, '-', '_' and '.'; the same name on both partners.",
+    )
+    role = models.CharField("Role", max_length=9, choices=Role.choices, default=Role.PRIMARY)
+    address = models.CharField(
+        "Address",
+        max_length=253,
+        validators=[validate_host],
+        help_text="IP address or DNS name on which this server listens for its peer.",
+    )
+    port = models.PositiveIntegerField("Port", default=647, validators=PORT_VALIDATORS)
+    peer_address = models.CharField(
+        "Peer Address",
+        max_length=253,
+        validators=[validate_host],
+        help_text="IP address or DNS name of the partner server.",
+    )
+    peer_port = models.PositiveIntegerField("Peer Port", default=647, validators=PORT_VALIDATORS)
+    max_response_delay = models.PositiveIntegerField(
+        "Max Response Delay",
+        default=60,
+        validators=[MinValueValidator(1)],
+        help_text="Seconds without a message before the connection is considered failed.",
+    )
+    max_unacked_updates = models.PositiveIntegerField(
+        "Max Unacked Updates",
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text="Messages sent before an acknowledgement is required; 10 is a good value.",
+    )
+    mclt = models.PositiveIntegerField(
+        "Max Client Lead Time",
+        null=True,
+        blank=True,
+        default=3600,
+        help_text="Seconds. Primary only.",
+    )
+    split = models.PositiveSmallIntegerField(
+        "Split Index",
+        null=True,
+        blank=True,
+        default=128,
+        validators=[MaxValueValidator(256)],
+        help_text="0-256; 128 splits the load evenly. Primary only.",
+    )
+    load_balance_max_seconds = models.PositiveIntegerField(
+        "Load Balance Max Seconds",
+        null=True,
+        blank=True,
+        default=3,
+        help_text="3 or 5 recommended.",
+    )
+    hba = models.CharField(
+        "Hash Bucket Assignment (hba)",
+        max_length=95,
+        blank=True,
+        validators=[validate_hba],
+        help_text="32 colon-separated hex bytes; instead of the split index. Primary only.",
+    )
+    auto_partner_down = models.PositiveIntegerField(
+        "Auto Partner Down",
+        null=True,
+        blank=True,
+        help_text="Seconds; empty or 0 is off. Only safe with a dedicated link.",
+    )
+    max_lease_misbalance = models.PositiveSmallIntegerField(
+        "Max Lease Misbalance",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text="Percent (dhcpd default 15).",
+    )
+    max_lease_ownership = models.PositiveSmallIntegerField(
+        "Max Lease Ownership",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text="Percent (dhcpd default 10); lower than the misbalance.",
+    )
+    min_balance = models.PositiveIntegerField(
+        "Min Balance", null=True, blank=True, help_text="Seconds (dhcpd default 60)."
+    )
+    max_balance = models.PositiveIntegerField(
+        "Max Balance", null=True, blank=True, help_text="Seconds (dhcpd default 3600)."
+    )
+    partner_server = models.ForeignKey(
+        DhcpServer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="Partner Server",
+        help_text="The managed server at the peer address; found from the peer address if empty.",
+    )
+
+    objects = FailoverPeerQuerySet.as_manager()
+
+    PRIMARY_ONLY_FIELDS = ("mclt", "split", "hba")
+
+    class Meta:
+        ordering = ["server__name", "name"]
+        verbose_name = "failover peer"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["server", "name"],
+                name="peer_unique_name_per_server",
+                violation_error_message="This server already has a failover peer of this name.",
+            ),
+            models.CheckConstraint(
+                condition=Q(port__gte=1, port__lte=65535, peer_port__gte=1, peer_port__lte=65535),
+                name="peer_ports_in_range",
+                violation_error_message="Ports are between 1 and 65535.",
+            ),
+            models.CheckConstraint(
+                condition=Q(split__isnull=True) | Q(split__lte=256),
+                name="peer_split_in_range",
+                violation_error_message="The split index is between 0 and 256.",
+            ),
+            models.CheckConstraint(
+                condition=Q(role="primary") | Q(role="secondary"),
+                name="peer_role_valid",
+                violation_error_message="The role is Primary or Secondary.",
+            ),
+            models.CheckConstraint(
+                condition=Q(role="primary") | Q(mclt__isnull=True, split__isnull=True, hba=""),
+                name="peer_secondary_has_no_primary_statements",
+                violation_error_message=(
+                    "A secondary peer has no max client lead time, split index or hba."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(role="secondary")
+                | (
+                    Q(mclt__isnull=False)
+                    & ((Q(split__isnull=False) & Q(hba="")) | (Q(split__isnull=True) & ~Q(hba="")))
+                ),
+                name="peer_primary_has_mclt_and_split_or_hba",
+                violation_error_message=(
+                    "A primary peer needs a max client lead time and a split index or an hba "
+                    "(not both)."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(address=models.F("peer_address")),
+                name="peer_addresses_differ",
+                violation_error_message="The address and the peer address must differ.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_primary(self) -> bool:
+        return self.role == self.Role.PRIMARY
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.role == self.Role.SECONDARY:
+            for field in self.PRIMARY_ONLY_FIELDS:
+                if getattr(self, field) not in (None, ""):
+                    label = self._meta.get_field(field).verbose_name
+                    errors[field] = f"{label} is only specified on the primary failover peer."
+        elif self.role == self.Role.PRIMARY:
+            if self.mclt is None:
+                errors["mclt"] = "A primary failover peer needs a max client lead time."
+            if self.split is not None and self.hba:
+                errors["hba"] = "Give either the split index or the hba, not both."
+            elif self.split is None and not self.hba:
+                errors["split"] = "A primary failover peer needs a split index (or an hba)."
+        if self.address and self.peer_address and self.address == self.peer_address:
+            errors["peer_address"] = "The peer address must differ from the address."
+        if (
+            self.max_lease_misbalance is not None
+            and self.max_lease_ownership is not None
+            and self.max_lease_ownership >= self.max_lease_misbalance
+        ):
+            errors["max_lease_ownership"] = (
+                "The max lease ownership must be lower than the max lease misbalance."
+            )
+        if (
+            self.min_balance is not None
+            and self.max_balance is not None
+            and self.min_balance > self.max_balance
+        ):
+            errors["min_balance"] = "The min balance cannot exceed the max balance."
+        if self.partner_server_id and self.partner_server_id == self.server_id:
+            errors["partner_server"] = "The partner must be another server."
+        if errors:
+            raise ValidationError(errors)
+
+
+class AddressPoolQuerySet(models.QuerySet):
+    def for_server(self, server: DhcpServer) -> AddressPoolQuerySet:
+        return self.filter(scope__server=server)
+
+    def for_peer(self, peer: FailoverPeer) -> AddressPoolQuerySet:
+        return self.filter(failover_peer=peer)
+
+
+class AddressPool(models.Model):
+    scope = models.ForeignKey(Scope, on_delete=models.CASCADE, related_name="pools")
+    first_address = models.GenericIPAddressField("First Address", protocol="IPv4")
+    last_address = models.GenericIPAddressField("Last Address", protocol="IPv4")
+    failover_peer = models.ForeignKey(
+        FailoverPeer,
+        # Pools are re-pointed by failover.services before a peer goes; RESTRICT still lets a
+        # server or scope delete cascade through both.
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="pools",
+        verbose_name="Failover Peer",
+    )
+
+    objects = AddressPoolQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["scope__server__name", "scope__network", "first_address"]
+        verbose_name = "address pool"
+
+    def __str__(self) -> str:
+        return f"{self.first_address}-{self.last_address}"
+
+    @property
+    def first_ip(self) -> ipaddress.IPv4Address:
+        return ipaddress.IPv4Address(self.first_address)
+
+    @property
+    def last_ip(self) -> ipaddress.IPv4Address:
+        return ipaddress.IPv4Address(self.last_address)
+
+    @property
+    def size(self) -> int:
+        return int(self.last_ip) - int(self.first_ip) + 1
+
+    def contains(self, ip: ipaddress.IPv4Address) -> bool:
+        return self.first_ip <= ip <= self.last_ip
+
+    def fits_in(self, net: ipaddress.IPv4Network) -> bool:
+        usable = (net.network_address + 1, net.broadcast_address - 1)
+        return usable[0] <= self.first_ip and self.last_ip <= usable[1]
+
+    def clean(self) -> None:
+        if not (self.first_address and self.last_address and self.scope_id):
+            return
+        errors: dict[str, list[str]] = {}
+        net = self.scope.ip_network
+        first, last = self.first_ip, self.last_ip
+        for field, ip in (("first_address", first), ("last_address", last)):
+            if ip not in net:
+                errors.setdefault(field, []).append(f"{ip} is outside the scope {net}.")
+            elif ip == net.network_address:
+                errors.setdefault(field, []).append(f"{ip} is the network address of {net}.")
+            elif ip == net.broadcast_address:
+                errors.setdefault(field, []).append(f"{ip} is the broadcast address of {net}.")
+        if not errors and first > last:
+            errors["last_address"] = ["The last address must not be lower than the first."]
+        if not errors:
+            for other in AddressPool.objects.filter(scope_id=self.scope_id).exclude(pk=self.pk):
+                if other.first_ip <= last and first <= other.last_ip:
+                    errors.setdefault("first_address", []).append(
+                        f"Overlaps the pool {other.first_address}-{other.last_address}."
+                    )
+        if self.failover_peer_id and self.failover_peer.server_id != self.scope.server_id:
+            errors["failover_peer"] = ["The failover peer must be a peer of the same server."]
+        if errors:
+            raise ValidationError(errors)
+
+
+class ChangeRecord(models.Model):
+    """What a domain operation changed, by whom: written by failover.services only."""
+
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    action = models.CharField(max_length=64)
+    summary = models.TextField()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created:%Y-%m-%d %H:%M} {self.action}: {self.summary}"

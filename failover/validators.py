@@ -1,0 +1,87 @@
+"""Field validators shared by the models (and so by forms, admin, services and the importer).
+
+Anything that may reach a dhcpd.conf is restricted here to a character set that cannot change
+the structure of the file; the renderer escapes strings on top of that.
+"""
+
+import ipaddress
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+
+SAFE_NAME_RE = r"^[A-Za-z0-9_.-]+$"
+
+validate_safe_name = RegexValidator(
+    SAFE_NAME_RE,
+    "Use only letters, digits, '-', '_' and '.'.",
+    code="invalid_name",
+)
+
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_HBA_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def validate_no_control_chars(value: str) -> None:
+    if value and _CONTROL_RE.search(value):
+        raise ValidationError(
+            "Control characters (newlines, tabs, NUL…) are not allowed here.", code="control"
+        )
+
+
+def is_ipv4(value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def validate_hostname(value: str) -> None:
+    """A DNS name (RFC 1123 labels), without a trailing dot."""
+    if not value or len(value) > 253:
+        raise ValidationError("Enter a DNS name of at most 253 characters.", code="hostname")
+    labels = value.split(".")
+    if not all(_HOSTNAME_LABEL.match(label) for label in labels):
+        raise ValidationError(
+            "Enter a valid DNS name (letters, digits and '-' in dot-separated labels).",
+            code="hostname",
+        )
+
+
+def validate_host(value: str) -> None:
+    """An IPv4 address or a DNS name: what dhcpd takes for `address` and `peer address`."""
+    if is_ipv4(value):
+        return
+    if re.fullmatch(r"[0-9.]+", value or ""):
+        raise ValidationError(f"'{value}' is not a valid IPv4 address.", code="ip")
+    try:
+        validate_hostname(value)
+    except ValidationError:
+        raise ValidationError("Enter an IPv4 address or a DNS name.", code="host") from None
+
+
+def validate_hba(value: str) -> None:
+    if value and not _HBA_RE.match(value):
+        raise ValidationError(
+            "The hash bucket assignment is exactly 32 hex bytes separated by colons "
+            "(e.g. ff:ff:…:ff).",
+            code="hba",
+        )
+
+
+def validate_ipv4_list(value: str) -> None:
+    """A comma-separated list of IPv4 addresses (e.g. routers, domain name servers)."""
+    for item in split_list(value):
+        if not is_ipv4(item):
+            raise ValidationError(f"'{item}' is not a valid IPv4 address.", code="ip_list")
+
+
+def validate_domain_name(value: str) -> None:
+    if value:
+        validate_hostname(value.rstrip("."))
+
+
+def split_list(value: str) -> list[str]:
+    return [item.strip() for item in (value or "").replace(";", ",").split(",") if item.strip()]
