@@ -1,0 +1,49 @@
+"""Who may see and change what.
+
+Every page needs a login. Reading needs nothing more; each change needs the model permission
+Django already has (``failover.add_addresspool``, ``failover.change_failoverpeer``, …), so a
+user without it sees everything read-only and gets 403 on any change, also from htmx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django_htmx.http import HttpResponseClientRedirect
+
+View = Callable[..., HttpResponse]
+
+
+def login_required(view: View) -> View:
+    """Like Django's, but an htmx request is told to load the login page as a whole page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        response = redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(response["Location"])
+        return response
+
+    return wrapper
+
+
+def permission_required(*perms: str) -> Callable[[View], View]:
+    """Login first, then 403 unless the user has every one of ``perms``."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.has_perms(perms):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return login_required(checked)
+
+    return decorator
