@@ -150,8 +150,12 @@ class Scope(models.Model):
         if self.server_id:
             for other in Scope.objects.filter(server_id=self.server_id).exclude(pk=self.pk):
                 if other.network == self.network:
-                    continue  # reported by the unique constraint
-                if other.ip_network.overlaps(net):
+                    # Also a database constraint; reported here so it lands on the field (and
+                    # forms that leave out `server` still see it).
+                    errors.setdefault("network", []).append(
+                        "This server already has a scope for this network."
+                    )
+                elif other.ip_network.overlaps(net):
                     errors.setdefault("network", []).append(
                         f"Overlaps scope {other.network} on this server."
                     )
@@ -285,6 +289,9 @@ class FailoverPeer(models.Model):
     objects = FailoverPeerQuerySet.as_manager()
 
     PRIMARY_ONLY_FIELDS = ("mclt", "split", "hba")
+    # What dhcpd uses when the statement is absent (dhcpd.conf(5)).
+    DEFAULT_MAX_LEASE_MISBALANCE, DEFAULT_MAX_LEASE_OWNERSHIP = 15, 10
+    DEFAULT_MIN_BALANCE, DEFAULT_MAX_BALANCE = 60, 3600
 
     class Meta:
         ordering = ["server__name", "name"]
@@ -360,19 +367,35 @@ class FailoverPeer(models.Model):
         if self.address and self.peer_address and self.address == self.peer_address:
             errors["peer_address"] = "The peer address must differ from the address."
         if (
-            self.max_lease_misbalance is not None
-            and self.max_lease_ownership is not None
-            and self.max_lease_ownership >= self.max_lease_misbalance
+            self.server_id
+            and self.name
+            and FailoverPeer.objects.filter(server_id=self.server_id, name=self.name)
+            .exclude(pk=self.pk)
+            .exists()
         ):
-            errors["max_lease_ownership"] = (
-                "The max lease ownership must be lower than the max lease misbalance."
+            # Also a database constraint; reported here so it lands on the field.
+            errors["name"] = "This server already has a failover peer of this name."
+        # An empty field means dhcpd's default, which the other field is compared with.
+        ownership = self.max_lease_ownership
+        misbalance = self.max_lease_misbalance
+        if (ownership is not None or misbalance is not None) and (
+            ownership if ownership is not None else self.DEFAULT_MAX_LEASE_OWNERSHIP
+        ) >= (misbalance if misbalance is not None else self.DEFAULT_MAX_LEASE_MISBALANCE):
+            field = "max_lease_ownership" if ownership is not None else "max_lease_misbalance"
+            errors[field] = (
+                "The max lease ownership must be lower than the max lease misbalance "
+                f"(dhcpd defaults: {self.DEFAULT_MAX_LEASE_OWNERSHIP} and "
+                f"{self.DEFAULT_MAX_LEASE_MISBALANCE})."
             )
-        if (
-            self.min_balance is not None
-            and self.max_balance is not None
-            and self.min_balance > self.max_balance
-        ):
-            errors["min_balance"] = "The min balance cannot exceed the max balance."
+        min_balance, max_balance = self.min_balance, self.max_balance
+        if (min_balance is not None or max_balance is not None) and (
+            min_balance if min_balance is not None else self.DEFAULT_MIN_BALANCE
+        ) > (max_balance if max_balance is not None else self.DEFAULT_MAX_BALANCE):
+            field = "min_balance" if min_balance is not None else "max_balance"
+            errors[field] = (
+                "The min balance cannot exceed the max balance "
+                f"(dhcpd defaults: {self.DEFAULT_MIN_BALANCE} and {self.DEFAULT_MAX_BALANCE})."
+            )
         if self.partner_server_id and self.partner_server_id == self.server_id:
             errors["partner_server"] = "The partner must be another server."
         if errors:
@@ -433,9 +456,12 @@ class AddressPool(models.Model):
     def clean(self) -> None:
         if not (self.first_address and self.last_address and self.scope_id):
             return
+        try:
+            first, last = self.first_ip, self.last_ip
+        except ValueError:
+            return  # not an IPv4 address: already reported by the field's own validation
         errors: dict[str, list[str]] = {}
         net = self.scope.ip_network
-        first, last = self.first_ip, self.last_ip
         for field, ip in (("first_address", first), ("last_address", last)):
             if ip not in net:
                 errors.setdefault(field, []).append(f"{ip} is outside the scope {net}.")

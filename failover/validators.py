@@ -12,14 +12,16 @@ from django.core.validators import RegexValidator
 
 SAFE_NAME_RE = r"^[A-Za-z0-9_.-]+$"
 
+# RegexValidator uses re.search, and "$" also matches before a trailing newline: anchor with
+# \A...\Z so "name\n" is refused. SAFE_NAME_RE itself stays usable as an HTML pattern.
 validate_safe_name = RegexValidator(
-    SAFE_NAME_RE,
+    r"\A[A-Za-z0-9_.-]+\Z",
     "Use only letters, digits, '-', '_' and '.'.",
     code="invalid_name",
 )
 
-_HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_HBA_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}$")
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+_HBA_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}\Z")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -73,6 +75,7 @@ def validate_hba(value: str) -> None:
 
 def validate_ipv4_list(value: str) -> None:
     """A comma-separated list of IPv4 addresses (e.g. routers, domain name servers)."""
+    validate_no_control_chars(value)
     for item in split_list(value):
         if not is_ipv4(item):
             raise ValidationError(f"'{item}' is not a valid IPv4 address.", code="ip_list")
