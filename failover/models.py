@@ -26,6 +26,16 @@ from .validators import (
 )
 
 PORT_VALIDATORS = [MinValueValidator(1), MaxValueValidator(65535)]
+
+
+def _is_safe_name(value: str) -> bool:
+    try:
+        validate_safe_name(value)
+    except ValidationError:
+        return False
+    return True
+
+
 MIN_PREFIX, MAX_PREFIX = 8, 30
 
 
@@ -369,6 +379,7 @@ class FailoverPeer(models.Model):
         if (
             self.server_id
             and self.name
+            and _is_safe_name(self.name)  # else reported by the field; and no NUL in a query
             and FailoverPeer.objects.filter(server_id=self.server_id, name=self.name)
             .exclude(pk=self.pk)
             .exists()

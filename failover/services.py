@@ -282,7 +282,8 @@ def pools_set_failover_peer(
     with transaction.atomic():
         pk_list = [p.pk for p in pools]
         locked = list(
-            AddressPool.objects.select_for_update()
+            # of=("self",): PostgreSQL cannot lock the nullable side of the outer join to the peer.
+            AddressPool.objects.select_for_update(of=("self",))
             .filter(pk__in=pk_list)
             .select_related("scope", "scope__server", "failover_peer")
         )
@@ -644,9 +645,9 @@ def scope_migrate_plan(*, scope: Scope) -> MigratePlan:
             if old != value:
                 label = str(Scope._meta.get_field(name).verbose_name)
                 plan.scope_changes.append(FieldChange(name, label, old, value))
-        candidate = Scope(
-            pk=plan.partner_scope.pk, server=partner, network=plan.partner_scope.network, **options
-        )
+        candidate = Scope.objects.get(pk=plan.partner_scope.pk)  # validated, not saved
+        for name, value in options.items():
+            setattr(candidate, name, value)
         partner_pools = sorted(
             plan.partner_scope.pools.select_related("failover_peer"), key=_ip_key
         )
