@@ -601,3 +601,34 @@ def test_peer_pool_counts(primary_peer, pool, scope):
     counted = FailoverPeer.objects.with_pool_counts().get(pk=primary_peer.pk)
     assert counted.pool_count == 1  # the first peer took the only pool; the new one has none
     assert list(AddressPool.objects.for_peer(primary_peer)) == [pool]
+
+
+# --- a NUL byte anywhere is a field error, never a database error (PostgreSQL refuses NUL) ----
+
+
+@pytest.mark.parametrize(
+    "build, field",
+    [
+        (lambda s: DhcpServer(name="dhcp\x00", address="192.0.2.9"), "name"),
+        (lambda s: DhcpServer(name="dhcp-z", address="dhcp\x00.example"), "address"),
+        (lambda s: Scope(server=s, network="10.20.0.0/24\x00"), "network"),
+        (lambda s: Scope(server=s, network="10.20.0.0/24", name="Lab\x00"), "name"),
+        (lambda s: Scope(server=s, network="10.20.0.0/24", routers="10.20.0.1\x00"), "routers"),
+        (
+            lambda s: Scope(server=s, network="10.20.0.0/24", domain_name="ex\x00.com"),
+            "domain_name",
+        ),
+        (lambda s: make_peer(s, name="fo-pair\x00"), "name"),
+        (lambda s: make_peer(s, address="192.0.2.1\x00"), "address"),
+        (lambda s: make_peer(s, peer_address="dhcp\x00"), "peer_address"),
+        (lambda s: make_peer(s, split=None, hba=":".join(["ff"] * 31) + ":f\x00"), "hba"),
+        (lambda s: make_peer(s, role="primary\x00"), "role"),
+    ],
+)
+def test_nul_byte_is_a_field_error(primary_peer, build, field):
+    assert_rejected_on(build(primary_peer.server), field)
+
+
+def test_nul_byte_in_pool_address_is_a_field_error(scope):
+    pool = AddressPool(scope=scope, first_address="10.10.0.1\x00", last_address="10.10.0.9")
+    assert_rejected_on(pool, "first_address")
