@@ -1,0 +1,453 @@
+"""Failover relationships across servers, and the pair check.
+
+``dhcpd -t`` sees one server; a failover relationship lives on two. This module pairs each
+failover peer with its partner and checks what only both sides together can show.
+
+A peer's **partner server** is, in this order:
+1. the peer's explicit ``partner_server``;
+2. the managed server that has a peer of the same name listening on this peer's
+   ``peer_address`` (``address == peer_address``);
+3. the managed server whose own ``address`` is this peer's ``peer_address``.
+
+The pair check reports (``Finding.code``):
+- ``not_managed``     the partner at the peer address is not a server managed here;
+- ``name_mismatch``   the partner declares the mirrored peer under another name;
+- ``roles``           not exactly one primary;
+- ``mirror``          A's address/port are not B's peer address/peer port (or the reverse);
+- ``primary_only``    mclt, split or hba on the secondary;
+- ``load_balance``    different ``load balance max seconds`` on the two sides;
+- ``unreferenced``    a peer no pool refers to (dhcpd refuses to start with it);
+- ``not_finalized``   a scope of the relationship that is not on the partner yet;
+- ``pools_differ``    the scope is on both servers but its failover pools differ.
+
+Everything is computed from four queries, whatever the number of servers, scopes and pools.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from failover.models import AddressPool, DhcpServer, FailoverPeer, Scope
+
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    relationship: str
+    message: str
+    code: str
+    server_ids: tuple[int, ...] = ()
+    network: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.severity.upper()} {self.relationship}: {self.message}"
+
+
+@dataclass
+class RelationshipScope:
+    """One network of a relationship, as it is on each side."""
+
+    network: str
+    primary_scope: Scope | None
+    secondary_scope: Scope | None
+    primary_ranges: frozenset[tuple[str, str]]
+    secondary_ranges: frozenset[tuple[str, str]]
+
+    @property
+    def finalized(self) -> bool:
+        return (
+            self.primary_scope is not None
+            and self.secondary_scope is not None
+            and self.primary_ranges == self.secondary_ranges
+        )
+
+    @property
+    def source(self) -> Scope | None:
+        """The scope to migrate to the partner: the primary's when both have it."""
+        return self.primary_scope or self.secondary_scope
+
+    @property
+    def name(self) -> str:
+        scope = self.source
+        return scope.name if scope else ""
+
+
+@dataclass
+class Relationship:
+    name: str
+    primary_server: DhcpServer | None
+    primary_peer: FailoverPeer | None
+    secondary_server: DhcpServer | None
+    secondary_peer: FailoverPeer | None
+    scopes: list[RelationshipScope] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def servers(self) -> list[DhcpServer]:
+        return [s for s in (self.primary_server, self.secondary_server) if s is not None]
+
+    @property
+    def server_ids(self) -> tuple[int, ...]:
+        return tuple(s.pk for s in self.servers)
+
+    @property
+    def not_finalized(self) -> list[RelationshipScope]:
+        return [rs for rs in self.scopes if not rs.finalized]
+
+    def involves(self, server: DhcpServer) -> bool:
+        return server.pk in self.server_ids
+
+
+# --- partner resolution ------------------------------------------------------------------
+
+
+class PartnerIndex:
+    """Resolves partner servers from already loaded servers and peers (no queries)."""
+
+    def __init__(self, servers: Iterable[DhcpServer], peers: Iterable[FailoverPeer]):
+        self.servers = {s.pk: s for s in servers}
+        self.by_address: dict[str, list[DhcpServer]] = defaultdict(list)
+        for server in sorted(self.servers.values(), key=lambda s: s.name):
+            self.by_address[server.address.lower()].append(server)
+        self.peers_by_name_address: dict[tuple[str, str], list[FailoverPeer]] = defaultdict(list)
+        for peer in peers:
+            self.peers_by_name_address[(peer.name, peer.address.lower())].append(peer)
+
+    def partner_of(self, peer: FailoverPeer) -> DhcpServer | None:
+        if peer.partner_server_id:
+            return self.servers.get(peer.partner_server_id)
+        key = (peer.name, peer.peer_address.lower())
+        candidates = [
+            self.servers[p.server_id]
+            for p in self.peers_by_name_address.get(key, [])
+            if p.server_id != peer.server_id and p.server_id in self.servers
+        ]
+        candidates += [
+            s for s in self.by_address.get(peer.peer_address.lower(), []) if s.pk != peer.server_id
+        ]
+        return min(candidates, key=lambda s: s.name) if candidates else None
+
+
+def partner_of(peer: FailoverPeer) -> DhcpServer | None:
+    """The partner server of one peer (two small queries)."""
+    if peer.partner_server_id:
+        return DhcpServer.objects.filter(pk=peer.partner_server_id).first()
+    address = peer.peer_address
+    peers = FailoverPeer.objects.filter(name=peer.name, address__iexact=address).exclude(
+        server_id=peer.server_id
+    )
+    servers = DhcpServer.objects.filter(
+        pk__in=[p.server_id for p in peers]
+    ) | DhcpServer.objects.filter(address__iexact=address)
+    return PartnerIndex(servers.exclude(pk=peer.server_id).distinct(), peers).partner_of(peer)
+
+
+# --- the relationships and their check ---------------------------------------------------
+
+
+def relationships() -> list[Relationship]:
+    """Every failover relationship of the managed servers, each with its pair check."""
+    servers = list(DhcpServer.objects.all())
+    peers = list(FailoverPeer.objects.order_by("server__name", "name"))
+    pools = list(
+        AddressPool.objects.filter(failover_peer__isnull=False).only(
+            "id", "first_address", "last_address", "failover_peer_id", "scope_id"
+        )
+    )
+    scopes = list(Scope.objects.only("id", "server_id", "network", "name"))
+    return build(servers, peers, pools, scopes)
+
+
+def build(
+    servers: list[DhcpServer],
+    peers: list[FailoverPeer],
+    pools: list[AddressPool],
+    scopes: list[Scope],
+) -> list[Relationship]:
+    """Pair the peers and check each pair, from loaded objects (testable without the DB)."""
+    index = PartnerIndex(servers, peers)
+    server_by_id = index.servers
+    for peer in peers:  # attach the loaded servers: no query per peer
+        if peer.server_id in server_by_id:
+            peer.server = server_by_id[peer.server_id]
+    scope_by_id = {s.pk: s for s in scopes}
+    scope_by_key = {(s.server_id, s.network): s for s in scopes}
+    pools_of: dict[int, list[AddressPool]] = defaultdict(list)
+    for pool in pools:
+        pools_of[pool.failover_peer_id].append(pool)
+    peer_by_key = {(p.server_id, p.name): p for p in peers}
+
+    taken: set[int] = set()
+    result: list[Relationship] = []
+    for peer in peers:
+        if peer.pk in taken:
+            continue
+        taken.add(peer.pk)
+        partner = index.partner_of(peer)
+        other: FailoverPeer | None = None
+        renamed = False
+        if partner is not None:
+            other = peer_by_key.get((partner.pk, peer.name))
+            if other is None:
+                other = _mirrored_under_other_name(peer, partner, peers, taken)
+                renamed = other is not None
+            if other is not None and other.pk in taken:
+                other = None
+            if other is not None:
+                taken.add(other.pk)
+        rel = _orient(peer, partner, other)
+        rel.findings = _check(rel, peer, partner, other, renamed, index)
+        rel.scopes = _scopes(rel, pools_of, scope_by_id, scope_by_key)
+        rel.findings += _scope_findings(rel)
+        result.append(rel)
+    result.sort(key=lambda r: (r.name, r.primary_server.name if r.primary_server else ""))
+    return result
+
+
+def _mirrored_under_other_name(
+    peer: FailoverPeer, partner: DhcpServer, peers: list[FailoverPeer], taken: set[int]
+) -> FailoverPeer | None:
+    for candidate in peers:
+        if (
+            candidate.server_id == partner.pk
+            and candidate.pk not in taken
+            and candidate.address.lower() == peer.peer_address.lower()
+            and candidate.peer_address.lower() == peer.address.lower()
+        ):
+            return candidate
+    return None
+
+
+def _orient(
+    peer: FailoverPeer, partner: DhcpServer | None, other: FailoverPeer | None
+) -> Relationship:
+    mine = (peer.server, peer)
+    theirs = (partner, other)
+    if other is not None:
+        first_is_primary = peer.is_primary or not other.is_primary
+    else:
+        first_is_primary = peer.is_primary
+    primary, secondary = (mine, theirs) if first_is_primary else (theirs, mine)
+    name = primary[1].name if primary[1] is not None else peer.name
+    return Relationship(
+        name=name,
+        primary_server=primary[0],
+        primary_peer=primary[1],
+        secondary_server=secondary[0],
+        secondary_peer=secondary[1],
+    )
+
+
+def _check(
+    rel: Relationship,
+    peer: FailoverPeer,
+    partner: DhcpServer | None,
+    other: FailoverPeer | None,
+    renamed: bool,
+    index: PartnerIndex,
+) -> list[Finding]:
+    found: list[Finding] = []
+
+    def add(severity: str, code: str, message: str) -> None:
+        found.append(Finding(severity, rel.name, message, code, rel.server_ids))
+
+    if partner is None:
+        add(
+            ERROR,
+            "not_managed",
+            f"The partner of '{peer.name}' on {peer.server} (peer address {peer.peer_address}) "
+            "is not a server managed here; add it, or set the peer's Partner Server.",
+        )
+    if other is not None:
+        found += check_peers(rel.name, peer, other, renamed=renamed)
+    return found
+
+
+def check_peers(
+    relationship: str, a: FailoverPeer, b: FailoverPeer, *, renamed: bool = False
+) -> list[Finding]:
+    """The checks between the two declarations of one relationship."""
+    found: list[Finding] = []
+    ids = tuple(sorted({a.server_id, b.server_id}))
+
+    def add(severity: str, code: str, message: str) -> None:
+        found.append(Finding(severity, relationship, message, code, ids))
+
+    if renamed or a.name != b.name:
+        add(
+            ERROR,
+            "name_mismatch",
+            f"{a.server} calls the failover peer '{a.name}', {b.server} calls it '{b.name}': "
+            "both sides must use the same name.",
+        )
+    if a.role == b.role:
+        add(
+            ERROR,
+            "roles",
+            f"Both {a.server} and {b.server} are {a.get_role_display().lower()}: "
+            "a relationship needs exactly one primary and one secondary.",
+        )
+    for x, y in ((a, b), (b, a)):
+        if x.address.lower() != y.peer_address.lower() or x.port != y.peer_port:
+            add(
+                ERROR,
+                "mirror",
+                f"{x.server} listens on {x.address} port {x.port}, but {y.server} connects to "
+                f"{y.peer_address} port {y.peer_port}.",
+            )
+    for x in (a, b):
+        if not x.is_primary:
+            extra = [
+                str(x._meta.get_field(f).verbose_name)
+                for f in FailoverPeer.PRIMARY_ONLY_FIELDS
+                if getattr(x, f) not in (None, "")
+            ]
+            if extra:
+                add(
+                    ERROR,
+                    "primary_only",
+                    f"The secondary on {x.server} sets {', '.join(extra)}: only the primary may.",
+                )
+    if a.load_balance_max_seconds != b.load_balance_max_seconds:
+        add(
+            WARNING,
+            "load_balance",
+            f"Load Balance Max Seconds is {a.load_balance_max_seconds} on {a.server} but "
+            f"{b.load_balance_max_seconds} on {b.server}; set the same value on both.",
+        )
+    return found
+
+
+def _ranges(pools: list[AddressPool], scope: Scope | None) -> frozenset[tuple[str, str]]:
+    if scope is None:
+        return frozenset()
+    return frozenset((p.first_address, p.last_address) for p in pools if p.scope_id == scope.pk)
+
+
+def _scopes(
+    rel: Relationship,
+    pools_of: dict[int, list[AddressPool]],
+    scope_by_id: dict[int, Scope],
+    scope_by_key: dict[tuple[int, str], Scope],
+) -> list[RelationshipScope]:
+    primary_pools = pools_of.get(rel.primary_peer.pk, []) if rel.primary_peer else []
+    secondary_pools = pools_of.get(rel.secondary_peer.pk, []) if rel.secondary_peer else []
+    networks = {
+        scope_by_id[p.scope_id].network
+        for p in primary_pools + secondary_pools
+        if p.scope_id in scope_by_id
+    }
+    out = []
+    for network in sorted(networks, key=lambda n: int(ipaddress.IPv4Network(n).network_address)):
+        p_scope = scope_by_key.get((rel.primary_server.pk, network)) if rel.primary_server else None
+        s_scope = (
+            scope_by_key.get((rel.secondary_server.pk, network)) if rel.secondary_server else None
+        )
+        out.append(
+            RelationshipScope(
+                network=network,
+                primary_scope=p_scope,
+                secondary_scope=s_scope,
+                primary_ranges=_ranges(primary_pools, p_scope),
+                secondary_ranges=_ranges(secondary_pools, s_scope),
+            )
+        )
+    return out
+
+
+def _fmt(ranges: Iterable[tuple[str, str]]) -> str:
+    ordered = sorted(ranges, key=lambda r: int(ipaddress.IPv4Address(r[0])))
+    return ", ".join(f"{a}-{b}" for a, b in ordered) or "none"
+
+
+def _scope_findings(rel: Relationship) -> list[Finding]:
+    found = []
+    for peer, server in (
+        (rel.primary_peer, rel.primary_server),
+        (rel.secondary_peer, rel.secondary_server),
+    ):
+        if peer is not None and not any(
+            (rs.primary_ranges if peer is rel.primary_peer else rs.secondary_ranges)
+            for rs in rel.scopes
+        ):
+            found.append(
+                Finding(
+                    ERROR,
+                    rel.name,
+                    f"No address pool on {server} refers to the failover peer '{peer.name}'; "
+                    "dhcpd refuses to start with it (it is left out of the rendered file).",
+                    "unreferenced",
+                    rel.server_ids,
+                )
+            )
+    if rel.primary_server is None or rel.secondary_server is None:
+        return found  # the partner is not managed here: nothing to compare with
+    for rs in rel.scopes:
+        missing_on = (
+            rel.secondary_server
+            if rs.secondary_scope is None
+            else rel.primary_server
+            if rs.primary_scope is None
+            else None
+        )
+        if missing_on is not None:
+            found.append(
+                Finding(
+                    WARNING,
+                    rel.name,
+                    f"Scope {rs.network} is not on {missing_on} yet (not finalized): "
+                    "migrate the scope to the failover peer.",
+                    "not_finalized",
+                    rel.server_ids,
+                    rs.network,
+                )
+            )
+        elif rs.primary_ranges != rs.secondary_ranges:
+            found.append(
+                Finding(
+                    ERROR,
+                    rel.name,
+                    f"The failover pools of {rs.network} differ: only on {rel.primary_server}: "
+                    f"{_fmt(rs.primary_ranges - rs.secondary_ranges)}; only on "
+                    f"{rel.secondary_server}: {_fmt(rs.secondary_ranges - rs.primary_ranges)}. "
+                    "Migrate the scope to the failover peer to make them identical.",
+                    "pools_differ",
+                    rel.server_ids,
+                    rs.network,
+                )
+            )
+    return found
+
+
+# --- helpers for pages and commands ------------------------------------------------------
+
+
+def all_findings(rels: Iterable[Relationship]) -> list[Finding]:
+    return [finding for rel in rels for finding in rel.findings]
+
+
+def for_server(rels: Iterable[Relationship], server: DhcpServer) -> list[Relationship]:
+    return [rel for rel in rels if rel.involves(server)]
+
+
+def not_finalized_scopes(rels: Iterable[Relationship]) -> dict[int, Relationship]:
+    """Scope id -> its relationship, for every scope that is not finalized on its partner
+    (the scope that exists, i.e. the one to migrate from)."""
+    out: dict[int, Relationship] = {}
+    for rel in rels:
+        if rel.primary_server is None or rel.secondary_server is None:
+            continue
+        for rs in rel.not_finalized:
+            for scope in (rs.primary_scope, rs.secondary_scope):
+                if scope is not None:
+                    out.setdefault(scope.pk, rel)
+    return out

@@ -1,0 +1,226 @@
+"""Proof with real daemons: a pair built through the domain functions reaches `normal`, and a
+real DHCP client gets a lease from the pool.
+
+Topology (three network namespaces with random names; nothing is connected to the host's
+namespace, and no namespace has a default route, so no packet leaves them):
+
+    ns A  fo0 10.99.0.1/24 ---- veth ---- fo0 10.99.0.2/24  ns B      (failover link)
+          lan0 10.99.1.1/24                lan0 10.99.1.2/24
+              |                                |
+             veth                             veth
+              |                                |
+    ns C      pa ---------- br0 (bridge) ------ pb
+                            dhclient runs on br0
+
+Both dhcpd run in the foreground with the rendered configs (``omapi-port`` included), listen
+on lan0 only, and are stopped by PID; the namespaces are deleted afterwards, also when the
+test fails.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from failover.dhcpd.check import check_config
+from failover.dhcpd.render import render_server
+from tests.conftest import require, require_binary
+from tests.dhcpd.conftest import build_pair
+
+pytestmark = [pytest.mark.dhcpd, pytest.mark.netns, pytest.mark.django_db]
+
+REPO = Path(__file__).resolve().parents[2]
+OMAPI_PORT = 7911
+PEER_NAME = "fo-pair"
+STATE_WAIT = 60  # seconds until both report normal
+LEASE_WAIT = 60  # seconds until the client holds a lease
+
+
+class Lab:
+    """Namespaces and processes of one test; ``close()`` removes every one of them."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        suffix = secrets.token_hex(3)
+        self.ns = {side: f"dhcpadmin-{side}-{suffix}" for side in ("a", "b", "c")}
+        self.created: list[str] = []
+        self.procs: list[tuple[subprocess.Popen, object]] = []
+
+    def ip(self, *args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True, timeout=20)
+
+    def exec(self, side: str, *cmd: str) -> list[str]:
+        return ["ip", "netns", "exec", self.ns[side], *cmd]
+
+    def build(self) -> None:
+        a, b, c = self.ns["a"], self.ns["b"], self.ns["c"]
+        for ns in (a, b, c):
+            self.ip("netns", "add", ns)
+            self.created.append(ns)
+            self.ip("-n", ns, "link", "set", "lo", "up")
+        self.ip("link", "add", "fo0", "netns", a, "type", "veth", "peer", "name", "fo0", "netns", b)
+        self.ip("link", "add", "lan0", "netns", a, "type", "veth", "peer", "name", "pa", "netns", c)
+        self.ip("link", "add", "lan0", "netns", b, "type", "veth", "peer", "name", "pb", "netns", c)
+        for ns, fo, lan in (
+            (a, "10.99.0.1/24", "10.99.1.1/24"),
+            (b, "10.99.0.2/24", "10.99.1.2/24"),
+        ):
+            self.ip("-n", ns, "addr", "add", fo, "dev", "fo0")
+            self.ip("-n", ns, "addr", "add", lan, "dev", "lan0")
+            self.ip("-n", ns, "link", "set", "fo0", "up")
+            self.ip("-n", ns, "link", "set", "lan0", "up")
+        self.ip("-n", c, "link", "add", "br0", "type", "bridge", "stp_state", "0")
+        for port in ("pa", "pb"):
+            self.ip("-n", c, "link", "set", port, "master", "br0")
+            self.ip("-n", c, "link", "set", port, "up")
+        self.ip("-n", c, "link", "set", "br0", "up")
+
+    def start(self, side: str, cmd: list[str], log_name: str) -> subprocess.Popen:
+        log = open(self.workdir / log_name, "wb")  # noqa: SIM115 - closed in close()
+        proc = subprocess.Popen(
+            self.exec(side, *cmd), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.procs.append((proc, log))
+        return proc
+
+    def close(self) -> None:
+        for proc, log in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)  # its own session: only what we started
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
+            log.close()
+        for ns in reversed(self.created):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
+        self.created.clear()
+
+
+@pytest.fixture
+def lab(tmp_path):
+    require(os.geteuid() == 0, "root (for ip netns)")
+    for name in ("ip", "dhcpd", "dhclient"):
+        require_binary(name)
+    lab = Lab(tmp_path)
+    try:
+        lab.build()
+    except subprocess.CalledProcessError as exc:
+        lab.close()
+        require(False, f"network namespaces ({exc.stderr.decode(errors='replace').strip()})")
+    try:
+        yield lab
+    finally:
+        lab.close()
+        leftovers = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert not any(ns in leftovers for ns in lab.ns.values())
+
+
+def omapi_state(lab: Lab, side: str) -> dict:
+    result = subprocess.run(
+        lab.exec(
+            side,
+            sys.executable,
+            "-m",
+            "failover.dhcpd.omapi",
+            "127.0.0.1",
+            str(OMAPI_PORT),
+            PEER_NAME,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=15,
+        cwd=REPO,
+    )
+    try:
+        return json.loads(result.stdout)
+    except json.JSONDecodeError:
+        return {"error": result.stdout + result.stderr}
+
+
+def log_tail(lab: Lab, name: str) -> str:
+    path = lab.workdir / name
+    return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+def test_pair_reaches_normal_and_serves_a_lease(lab):
+    dhcpd = require_binary("dhcpd")
+    a, b = build_pair(
+        a_address="10.99.0.1",
+        b_address="10.99.0.2",
+        networks=("10.99.1.0/24", "10.99.2.0/24"),
+        mclt=60,
+        omapi_port=OMAPI_PORT,
+    )
+    pool = ipaddress.IPv4Address("10.99.1.100"), ipaddress.IPv4Address("10.99.1.150")
+    procs = {}
+    for side, server in (("a", a), ("b", b)):
+        text = render_server(server)
+        assert f"omapi-port {OMAPI_PORT};" in text
+        assert check_config(text, dhcpd_path=dhcpd).ok
+        conf = lab.workdir / f"{side}.conf"
+        conf.write_text(text)
+        leases = lab.workdir / f"{side}.leases"
+        leases.touch()
+        cmd = [dhcpd, "-f", "-d", "-4", "-cf", str(conf), "-lf", str(leases)]
+        cmd += ["-pf", str(lab.workdir / f"{side}.pid"), "lan0"]
+        procs[side] = lab.start(side, cmd, f"dhcpd-{side}.log")
+
+    states: dict[str, dict] = {}
+    deadline = time.monotonic() + STATE_WAIT
+    while time.monotonic() < deadline:
+        for side, proc in procs.items():
+            assert proc.poll() is None, (
+                f"dhcpd {side} exited:\n{log_tail(lab, f'dhcpd-{side}.log')}"
+            )
+        states = {side: omapi_state(lab, side) for side in ("a", "b")}
+        if all(s.get("local-state-name") == "normal" for s in states.values()):
+            break
+        time.sleep(1)
+    assert states["a"].get("local-state-name") == "normal", (states, log_tail(lab, "dhcpd-a.log"))
+    assert states["b"].get("local-state-name") == "normal", (states, log_tail(lab, "dhcpd-b.log"))
+    assert states["a"]["partner-state-name"] == states["b"]["partner-state-name"] == "normal"
+    assert states["a"]["role"] == "primary" and states["b"]["role"] == "secondary"
+    assert states["a"]["mclt"] == 60
+
+    client_leases = lab.workdir / "client.leases"
+    client = lab.start(
+        "c",
+        [
+            shutil.which("dhclient") or "/usr/sbin/dhclient",
+            "-d",
+            "-1",
+            "-v",
+            "-sf",
+            "/bin/true",
+            "-lf",
+            str(client_leases),
+            "-pf",
+            str(lab.workdir / "client.pid"),
+            "br0",
+        ],
+        "dhclient.log",
+    )
+    address = None
+    deadline = time.monotonic() + LEASE_WAIT
+    while time.monotonic() < deadline and address is None:
+        if client_leases.exists():
+            found = re.findall(r"fixed-address (\d+\.\d+\.\d+\.\d+);", client_leases.read_text())
+            address = ipaddress.IPv4Address(found[-1]) if found else None
+        if address is None:
+            assert client.poll() is None, f"dhclient gave up:\n{log_tail(lab, 'dhclient.log')}"
+            time.sleep(0.5)
+    assert address is not None, log_tail(lab, "dhclient.log")
+    assert pool[0] <= address <= pool[1]
