@@ -1,4 +1,32 @@
-from django.urls import path  # noqa: F401
+"""The pages and dialogs of dhcpadmin (namespace ``failover``)."""
+
+from django.urls import path
+
+from .views import peers, pools, scopes, servers
 
 app_name = "failover"
-urlpatterns: list = []
+
+urlpatterns = [
+    # Servers
+    path("", servers.server_list, name="server_list"),
+    path("servers/add/", servers.server_create, name="server_create"),
+    path("servers/<int:pk>/", servers.server_detail, name="server_detail"),
+    path("servers/<int:pk>/edit/", servers.server_edit, name="server_edit"),
+    path("servers/<int:pk>/delete/", servers.server_delete, name="server_delete"),
+    # Scopes and their list of IP addresses
+    path("servers/<int:pk>/scopes/add/", scopes.scope_create, name="scope_create"),
+    path("scopes/<int:pk>/", scopes.scope_detail, name="scope_detail"),
+    path("scopes/<int:pk>/edit/", scopes.scope_edit, name="scope_edit"),
+    path("scopes/<int:pk>/delete/", scopes.scope_delete, name="scope_delete"),
+    # Address pools (the DHCP Address Pool dialog) and its New Failover Peer detour
+    path("scopes/<int:pk>/pools/add/", pools.pool_create, name="pool_create"),
+    path("scopes/<int:pk>/peers/add/", pools.peer_create_for_pool, name="peer_create_for_pool"),
+    path("pools/<int:pk>/edit/", pools.pool_edit, name="pool_edit"),
+    path("pools/<int:pk>/delete/", pools.pool_delete, name="pool_delete"),
+    # Manage Failover Peers
+    path("servers/<int:pk>/peers/", peers.peer_list, name="peer_list"),
+    path("servers/<int:pk>/peers/select/", peers.peer_select, name="peer_select"),
+    path("servers/<int:pk>/peers/add/", peers.peer_create, name="peer_create"),
+    path("peers/<int:pk>/edit/", peers.peer_edit, name="peer_edit"),
+    path("peers/<int:pk>/delete/", peers.peer_delete, name="peer_delete"),
+]

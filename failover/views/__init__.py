@@ -1,0 +1,1 @@
+"""The pages and dialogs of dhcpadmin: one module per kind of object."""

@@ -1,0 +1,79 @@
+"""What every view shares: modal-or-page rendering, success answers, service errors.
+
+A dialog is a partial template (``<model>_<action>_modal.html``). An htmx request gets the
+partial alone, swapped into the page's ``#modal-content``; any other request gets it inside
+``failover/modal_page.html``, a whole page, so every action also works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    HttpResponseClientRefresh,
+    trigger_client_event,
+)
+
+Crumbs = Sequence[tuple[str, str | None]]
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def render_modal(
+    request: HttpRequest,
+    template_name: str,
+    context: dict[str, Any],
+    *,
+    title: str,
+    breadcrumbs: Crumbs = (),
+    status: int = 200,
+) -> HttpResponse:
+    """The dialog as a partial for htmx, or as a page of its own."""
+    context = {**context, "is_modal": is_htmx(request), "dialog_title": title}
+    if is_htmx(request):
+        return render(request, template_name, context, status=status)
+    context.update(partial_template=template_name, breadcrumbs=breadcrumbs)
+    return render(request, "failover/modal_page.html", context, status=status)
+
+
+def done(
+    request: HttpRequest, url: str, message: str | None = None, *, refresh: bool = False
+) -> HttpResponse:
+    """A change succeeded: close the dialog and reload (htmx), or redirect (plain page).
+
+    ``refresh`` reloads the page the dialog was opened on (it still exists); otherwise the
+    browser goes to ``url``.
+    """
+    if message:
+        messages.success(request, message)
+    if not is_htmx(request):
+        return redirect(url)
+    response = HttpResponseClientRefresh() if refresh else HttpResponseClientRedirect(url)
+    return trigger_client_event(response, "closeModal")
+
+
+def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """Put a ValidationError raised by a service onto the form, beside the field if it has one."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def error_messages(error: ValidationError) -> list[str]:
+    return list(error.messages)
+
+
+def post_data(request: HttpRequest) -> Any:
+    """The data to bind a form to: the POST (even an empty one) or None for a GET."""
+    return request.POST if request.method == "POST" else None

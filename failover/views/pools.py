@@ -1,0 +1,263 @@
+"""Address pools: the `DHCP Address Pool` dialog and its `New Failover Peer` detour.
+
+The seed's flow: `Create Address Pool` opens `DHCP Address Pool` (first address prefilled);
+choosing `Add new failover peer` in `Failover Peer` and `OK` opens `New Failover Peer`; its
+`OK` creates the peer (the server's first peer is assigned to all its pools) and returns to
+`DHCP Address Pool` with the addresses entered before and the new peer selected; that
+dialog's `OK` creates the pool. The first and last address travel through the peer dialog
+in hidden inputs (htmx) or the query string (plain pages).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods
+
+from .. import services
+from ..access import permission_required
+from ..forms import FailoverPeerForm, PoolForm, instance_values
+from ..models import AddressPool, DhcpServer, Scope
+from .common import add_service_errors, done, is_htmx, post_data, render_modal
+from .scopes import scope_crumbs
+
+POOL_DIALOG = "DHCP Address Pool"
+PEER_DIALOG = "New Failover Peer"
+
+
+def _with_query(url: str, **params: object) -> str:
+    params = {key: value for key, value in params.items() if value not in (None, "")}
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def pool_create_url(scope: Scope, first: str = "", last: str = "", peer: object = None) -> str:
+    url = reverse("failover:pool_create", args=[scope.pk])
+    return _with_query(url, first=first, last=last, peer=peer)
+
+
+def scope_url_at(scope: Scope, ip: str = "") -> str:
+    return _with_query(reverse("failover:scope_detail", args=[scope.pk]), ip=ip)
+
+
+def peers_now_refer_message(result: services.PeerCreateResult) -> str:
+    """What the first-peer rule did, in the words of the seed's note."""
+    peer = result.peer
+    text = f"Created failover peer {peer.name}."
+    n = result.pools_assigned
+    if n:
+        text += (
+            f" It is the first failover peer of {peer.server.name}: "
+            f"{n} other address pool{'s' if n != 1 else ''} now "
+            f"refer{'s' if n == 1 else ''} to {peer.name}."
+        )
+    return text
+
+
+def first_peer_note(server: DhcpServer) -> str | None:
+    """Shown in `New Failover Peer` when the server has no peer yet (the seed's note)."""
+    if server.failover_peers.exists():
+        return None
+    count = AddressPool.objects.for_server(server).count()
+    if not count:
+        return None
+    return (
+        f"This is the first failover peer of {server.name}: all {count} address "
+        f"pool{'s' if count != 1 else ''} on the server will be updated to refer to it."
+    )
+
+
+def _pool_dialog(
+    request: HttpRequest, scope: Scope, form: PoolForm, *, notice: str | None = None
+) -> HttpResponse:
+    return render_modal(
+        request,
+        "failover/pool_create_modal.html",
+        {
+            "form": form,
+            "scope": scope,
+            "notice": notice,
+            "form_action": reverse("failover:pool_create", args=[scope.pk]),
+            "cancel_url": reverse("failover:scope_detail", args=[scope.pk]),
+        },
+        title=POOL_DIALOG,
+        breadcrumbs=[*scope_crumbs(scope), ("Create Address Pool", None)],
+    )
+
+
+def _peer_dialog(
+    request: HttpRequest, scope: Scope, form: FailoverPeerForm, first: str, last: str
+) -> HttpResponse:
+    return render_modal(
+        request,
+        "failover/peer_create_modal.html",
+        {
+            "form": form,
+            "server": scope.server,
+            "first": first,
+            "last": last,
+            "note": first_peer_note(scope.server),
+            "form_action": reverse("failover:peer_create_for_pool", args=[scope.pk]),
+            # Cancel goes back to the pool dialog with what was entered there.
+            "cancel_back_url": pool_create_url(scope, first, last),
+        },
+        title=PEER_DIALOG,
+        breadcrumbs=[*scope_crumbs(scope), ("Create Address Pool", None), (PEER_DIALOG, None)],
+    )
+
+
+@permission_required("failover.add_addresspool")
+@require_http_methods(["GET", "POST"])
+def pool_create(request: HttpRequest, pk: int) -> HttpResponse:
+    scope = get_object_or_404(Scope.objects.select_related("server"), pk=pk)
+    allow_new_peer = request.user.has_perm("failover.add_failoverpeer")
+    if request.method != "POST":
+        initial = {
+            "first_address": request.GET.get("first", ""),
+            "last_address": request.GET.get("last", ""),
+            "failover_peer": request.GET.get("peer", ""),
+        }
+        form = PoolForm(scope=scope, allow_new_peer=allow_new_peer, initial=initial)
+        return _pool_dialog(request, scope, form)
+
+    form = PoolForm(request.POST, scope=scope, allow_new_peer=allow_new_peer)
+    if form.is_valid():
+        data = form.cleaned_data
+        if form.wants_new_peer:
+            first, last = data["first_address"], data["last_address"]
+            if is_htmx(request):
+                peer_form = FailoverPeerForm(server=scope.server)
+                return _peer_dialog(request, scope, peer_form, first, last)
+            url = reverse("failover:peer_create_for_pool", args=[scope.pk])
+            return redirect(_with_query(url, first=first, last=last))
+        try:
+            pool = services.pool_create(
+                scope=scope,
+                first_address=data["first_address"],
+                last_address=data["last_address"],
+                failover_peer=data["failover_peer"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            peer = f" with failover peer {pool.failover_peer.name}" if pool.failover_peer else ""
+            message = f"Created address pool {pool}{peer}."
+            return done(request, scope_url_at(scope, pool.first_address), message, refresh=True)
+    return _pool_dialog(request, scope, form)
+
+
+@permission_required("failover.add_failoverpeer")
+@require_http_methods(["GET", "POST"])
+def peer_create_for_pool(request: HttpRequest, pk: int) -> HttpResponse:
+    """`New Failover Peer`, opened from the pool dialog; `OK` returns to it."""
+    scope = get_object_or_404(Scope.objects.select_related("server"), pk=pk)
+    source = request.POST if request.method == "POST" else request.GET
+    first, last = source.get("first", ""), source.get("last", "")
+    form = FailoverPeerForm(post_data(request), server=scope.server)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.peer_create(
+                server=scope.server, actor=request.user, **instance_values(form)
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            notice = peers_now_refer_message(result)
+            if is_htmx(request):
+                pool_form = PoolForm(
+                    scope=scope,
+                    allow_new_peer=True,
+                    initial={
+                        "first_address": first,
+                        "last_address": last,
+                        "failover_peer": str(result.peer.pk),
+                    },
+                )
+                return _pool_dialog(request, scope, pool_form, notice=notice)
+            messages.success(request, notice)
+            return redirect(pool_create_url(scope, first, last, result.peer.pk))
+    return _peer_dialog(request, scope, form, first, last)
+
+
+@permission_required("failover.change_addresspool")
+@require_http_methods(["GET", "POST"])
+def pool_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    pool = get_object_or_404(
+        AddressPool.objects.select_related("scope__server", "failover_peer"), pk=pk
+    )
+    scope = pool.scope
+    label = str(pool)
+    form = PoolForm(post_data(request), instance=pool, scope=scope, allow_new_peer=False)
+    confirmation = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = services.pool_update(
+                pool=pool,
+                first_address=data["first_address"],
+                last_address=data["last_address"],
+                failover_peer=data["failover_peer"],
+                confirm_peer_deletion=request.POST.get("confirm_peer_deletion") == "1",
+                actor=request.user,
+            )
+        except services.ConfirmationRequired as exc:
+            confirmation = exc
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            message = f"Saved address pool {pool}."
+            for peer in result.deleted_peers:
+                message += f" Deleted failover peer {peer.name}: no address pool referred to it."
+            return done(request, scope_url_at(scope, pool.first_address), message, refresh=True)
+    return render_modal(
+        request,
+        "failover/pool_edit_modal.html",
+        {
+            "form": form,
+            "scope": scope,
+            "pool_label": label,
+            "confirmation": confirmation,
+            "form_action": reverse("failover:pool_edit", args=[pk]),
+            "cancel_url": reverse("failover:scope_detail", args=[scope.pk]),
+        },
+        title=POOL_DIALOG,
+        breadcrumbs=[*scope_crumbs(scope), (f"Address pool {label}", None)],
+    )
+
+
+@permission_required("failover.delete_addresspool")
+@require_http_methods(["GET", "POST"])
+def pool_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    pool = get_object_or_404(
+        AddressPool.objects.select_related("scope__server", "failover_peer"), pk=pk
+    )
+    scope = pool.scope
+    error = None
+    if request.method == "POST":
+        try:
+            plan = services.pool_delete(pool=pool, actor=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            message = f"Deleted address pool {pool}."
+            for peer in plan.peers:
+                message += f" Deleted failover peer {peer.name}: no address pool referred to it."
+            return done(request, scope_url_at(scope), message, refresh=True)
+    return render_modal(
+        request,
+        "failover/pool_delete_modal.html",
+        {
+            "pool": pool,
+            "scope": scope,
+            "plan": services.pool_delete_plan(pool=pool),
+            "error": error,
+            "form_action": reverse("failover:pool_delete", args=[pk]),
+            "cancel_url": reverse("failover:scope_detail", args=[scope.pk]),
+        },
+        title=f"Delete Address Pool {pool}",
+        breadcrumbs=[*scope_crumbs(scope), (f"Delete address pool {pool}", None)],
+    )

@@ -1,0 +1,241 @@
+"""Scopes: a scope's page with its list of IP addresses, and create / edit / delete dialogs."""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods
+
+from .. import services
+from ..access import login_required, permission_required
+from ..forms import ScopeForm, instance_values
+from ..models import AddressPool, DhcpServer, Scope
+from .common import add_service_errors, done, post_data, render_modal
+from .servers import server_crumbs
+
+ADDRESSES_PER_PAGE = 256
+
+
+class AddressRange:
+    """Every address of a network, as a sequence that computes its items on demand.
+
+    A /8 has 16 million addresses: the paginator only ever asks for one page of them.
+    """
+
+    def __init__(self, network: ipaddress.IPv4Network):
+        self.start = int(network.network_address)
+        self.size = network.num_addresses
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int | slice) -> ipaddress.IPv4Address | list:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self.size)
+            return [ipaddress.IPv4Address(self.start + i) for i in range(start, stop, step)]
+        if not -self.size <= index < self.size:
+            raise IndexError(index)
+        return ipaddress.IPv4Address(self.start + (index % self.size))
+
+    def index(self, ip: ipaddress.IPv4Address) -> int:
+        offset = int(ip) - self.start
+        if not 0 <= offset < self.size:
+            raise ValueError(f"{ip} is not in the range")
+        return offset
+
+
+@dataclass
+class AddressRow:
+    ip: ipaddress.IPv4Address
+    state: str  # "network", "broadcast", "pool" or "free"
+    pool: AddressPool | None = None
+    pool_start: bool = False
+    menu: list[dict[str, str]] | None = None
+
+    @property
+    def peer(self):
+        return self.pool.failover_peer if self.pool else None
+
+
+def address_rows(
+    network: ipaddress.IPv4Network, addresses: list[ipaddress.IPv4Address], pools: list
+) -> list[AddressRow]:
+    """The state of each address of one page; ``pools`` do not overlap (the model ensures)."""
+    pools = sorted(pools, key=lambda p: int(p.first_ip))
+    firsts = [int(p.first_ip) for p in pools]
+    rows = []
+    for ip in addresses:
+        value = int(ip)
+        if ip == network.network_address:
+            rows.append(AddressRow(ip, "network"))
+            continue
+        if ip == network.broadcast_address:
+            rows.append(AddressRow(ip, "broadcast"))
+            continue
+        i = bisect.bisect_right(firsts, value) - 1
+        if i >= 0 and value <= int(pools[i].last_ip):
+            rows.append(AddressRow(ip, "pool", pools[i], pool_start=value == firsts[i]))
+        else:
+            rows.append(AddressRow(ip, "free"))
+    return rows
+
+
+def _page_number(request: HttpRequest, addresses: AddressRange) -> tuple[int | str, str | None]:
+    """The page asked for: ?page=N, or the page holding ?ip=<address>."""
+    wanted = request.GET.get("ip", "").strip()
+    if wanted:
+        try:
+            offset = addresses.index(ipaddress.IPv4Address(wanted))
+        except ValueError:
+            return 1, f"{wanted} is not an address of this scope."
+        return offset // ADDRESSES_PER_PAGE + 1, None
+    return request.GET.get("page") or 1, None
+
+
+def scope_crumbs(scope: Scope) -> list[tuple[str, str | None]]:
+    return [
+        *server_crumbs(scope.server),
+        (scope.network, reverse("failover:scope_detail", args=[scope.pk])),
+    ]
+
+
+@login_required
+def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    scope = get_object_or_404(Scope.objects.select_related("server"), pk=pk)
+    network = scope.ip_network
+    pools = list(scope.pools.select_related("failover_peer"))
+    addresses = AddressRange(network)
+    number, ip_error = _page_number(request, addresses)
+    page: Page = Paginator(addresses, ADDRESSES_PER_PAGE).get_page(number)
+    rows = address_rows(network, list(page.object_list), pools)
+
+    user = request.user
+    can_add = user.has_perm("failover.add_addresspool")
+    can_change = user.has_perm("failover.change_addresspool")
+    can_delete = user.has_perm("failover.delete_addresspool")
+    create_url = reverse("failover:pool_create", args=[scope.pk])
+    for row in rows:
+        row.create_url = f"{create_url}?{urlencode({'first': str(row.ip)})}"
+        menu = []
+        if row.state == "free" and can_add:
+            menu.append({"label": "Create Address Pool", "url": row.create_url})
+        elif row.state == "pool":
+            if can_change:
+                edit = reverse("failover:pool_edit", args=[row.pool.pk])
+                menu.append({"label": "Edit Address Pool", "url": edit})
+            if can_delete:
+                delete = reverse("failover:pool_delete", args=[row.pool.pk])
+                menu.append({"label": "Delete Address Pool", "url": delete})
+        row.menu = menu
+
+    in_pools = sum(p.size for p in pools)
+    usable = max(network.num_addresses - 2, 0)
+    return render(
+        request,
+        "failover/scope_detail.html",
+        {
+            "scope": scope,
+            "server": scope.server,
+            "pools": sorted(pools, key=lambda p: int(p.first_ip)),
+            "page": page,
+            "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=2)),
+            "rows": rows,
+            "ip_error": ip_error,
+            "ip_query": request.GET.get("ip", ""),
+            "stats": {"usable": usable, "in_pools": in_pools, "free": usable - in_pools},
+            "scope_menu": can_add,
+        },
+    )
+
+
+@permission_required("failover.add_scope")
+@require_http_methods(["GET", "POST"])
+def scope_create(request: HttpRequest, pk: int) -> HttpResponse:
+    server = get_object_or_404(DhcpServer, pk=pk)
+    form = ScopeForm(post_data(request), instance=Scope(server=server))
+    if request.method == "POST" and form.is_valid():
+        try:
+            scope = services.scope_create(
+                server=server, actor=request.user, **instance_values(form)
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            url = reverse("failover:scope_detail", args=[scope.pk])
+            return done(request, url, f"Added scope {scope.network} to {server.name}.")
+    return render_modal(
+        request,
+        "failover/scope_create_modal.html",
+        {
+            "form": form,
+            "server": server,
+            "form_action": reverse("failover:scope_create", args=[pk]),
+            "cancel_url": reverse("failover:server_detail", args=[pk]),
+        },
+        title="Add Scope",
+        breadcrumbs=[*server_crumbs(server), ("Add Scope", None)],
+    )
+
+
+@permission_required("failover.change_scope")
+@require_http_methods(["GET", "POST"])
+def scope_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    scope = get_object_or_404(Scope.objects.select_related("server"), pk=pk)
+    network = scope.network
+    crumbs = [*scope_crumbs(scope), ("Edit", None)]
+    form = ScopeForm(post_data(request), instance=scope)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.scope_update(scope=scope, actor=request.user, **instance_values(form))
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            url = reverse("failover:scope_detail", args=[scope.pk])
+            return done(request, url, f"Saved scope {scope.network}.", refresh=True)
+    return render_modal(
+        request,
+        "failover/scope_edit_modal.html",
+        {
+            "form": form,
+            "form_action": reverse("failover:scope_edit", args=[pk]),
+            "cancel_url": reverse("failover:scope_detail", args=[pk]),
+        },
+        title=f"Edit Scope {network}",
+        breadcrumbs=crumbs,
+    )
+
+
+@permission_required("failover.delete_scope")
+@require_http_methods(["GET", "POST"])
+def scope_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    scope = get_object_or_404(Scope.objects.select_related("server"), pk=pk)
+    error = None
+    if request.method == "POST":
+        try:
+            services.scope_delete(scope=scope, actor=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            url = reverse("failover:server_detail", args=[scope.server_id])
+            return done(request, url, f"Deleted scope {scope.network}.")
+    return render_modal(
+        request,
+        "failover/scope_delete_modal.html",
+        {
+            "scope": scope,
+            "plan": services.scope_delete_plan(scope=scope),
+            "error": error,
+            "form_action": reverse("failover:scope_delete", args=[pk]),
+            "cancel_url": reverse("failover:scope_detail", args=[pk]),
+        },
+        title=f"Delete Scope {scope.network}",
+        breadcrumbs=[*scope_crumbs(scope), ("Delete", None)],
+    )

@@ -1,0 +1,169 @@
+"""Servers: the list, a server's page, and create / edit / delete dialogs."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from .. import services
+from ..access import login_required, permission_required
+from ..forms import ServerForm, instance_values
+from ..models import AddressPool, DhcpServer, FailoverPeer, Scope
+from .common import add_service_errors, done, post_data, render_modal
+
+SERVERS = ("Servers", None)
+
+
+def _count(model, **filters) -> Coalesce:
+    """A correlated COUNT(*) subquery, so several counts do not multiply each other's rows."""
+    rows = (
+        model.objects.filter(**filters)
+        .order_by()
+        .values(*filters.keys())
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+def servers_with_counts():
+    return DhcpServer.objects.annotate(
+        scope_count=_count(Scope, server=OuterRef("pk")),
+        pool_count=_count(AddressPool, scope__server=OuterRef("pk")),
+        peer_count=_count(FailoverPeer, server=OuterRef("pk")),
+    ).order_by("name")
+
+
+def server_crumbs(server: DhcpServer | None = None) -> list[tuple[str, str | None]]:
+    crumbs: list[tuple[str, str | None]] = [("Servers", reverse("failover:server_list"))]
+    if server is not None and server.pk:
+        crumbs.append((server.name, reverse("failover:server_detail", args=[server.pk])))
+    return crumbs
+
+
+def server_menu(request: HttpRequest, server: DhcpServer) -> list[dict[str, str]]:
+    """The server's context menu (right-click on its row or heading)."""
+    items = [
+        {
+            "label": "Manage Failover Peers",
+            "url": reverse("failover:peer_list", args=[server.pk]),
+        }
+    ]
+    if request.user.has_perm("failover.add_scope"):
+        items.append(
+            {"label": "Add Scope", "url": reverse("failover:scope_create", args=[server.pk])}
+        )
+    if request.user.has_perm("failover.change_dhcpserver"):
+        items.append({"label": "Edit", "url": reverse("failover:server_edit", args=[server.pk])})
+    if request.user.has_perm("failover.delete_dhcpserver"):
+        items.append(
+            {"label": "Delete", "url": reverse("failover:server_delete", args=[server.pk])}
+        )
+    return items
+
+
+@login_required
+def server_list(request: HttpRequest) -> HttpResponse:
+    servers = list(servers_with_counts())
+    for server in servers:
+        server.menu = server_menu(request, server)
+    return render(request, "failover/server_list.html", {"servers": servers})
+
+
+@login_required
+def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    server = get_object_or_404(DhcpServer, pk=pk)
+    scopes = list(server.scopes.with_pools().order_by("network"))
+    peers = list(server.failover_peers.with_pool_counts().order_by("name"))
+    return render(
+        request,
+        "failover/server_detail.html",
+        {
+            "server": server,
+            "scopes": scopes,
+            "peers": peers,
+            "menu": server_menu(request, server),
+            "pool_count": sum(len(scope.pools.all()) for scope in scopes),
+        },
+    )
+
+
+@permission_required("failover.add_dhcpserver")
+@require_http_methods(["GET", "POST"])
+def server_create(request: HttpRequest) -> HttpResponse:
+    form = ServerForm(post_data(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            server = services.server_create(actor=request.user, **instance_values(form))
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            url = reverse("failover:server_detail", args=[server.pk])
+            return done(request, url, f"Added server {server.name}.")
+    return render_modal(
+        request,
+        "failover/server_create_modal.html",
+        {"form": form, "form_action": reverse("failover:server_create")},
+        title="Add Server",
+        breadcrumbs=[*server_crumbs(), ("Add Server", None)],
+    )
+
+
+@permission_required("failover.change_dhcpserver")
+@require_http_methods(["GET", "POST"])
+def server_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    server = get_object_or_404(DhcpServer, pk=pk)
+    name = server.name
+    form = ServerForm(post_data(request), instance=server)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.server_update(server=server, actor=request.user, **instance_values(form))
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            url = reverse("failover:server_detail", args=[server.pk])
+            return done(request, url, f"Saved server {server.name}.", refresh=True)
+    return render_modal(
+        request,
+        "failover/server_edit_modal.html",
+        {
+            "form": form,
+            "server_name": name,
+            "form_action": reverse("failover:server_edit", args=[pk]),
+            "cancel_url": reverse("failover:server_detail", args=[pk]),
+        },
+        title=f"Edit Server {name}",
+        breadcrumbs=[*server_crumbs(DhcpServer(pk=pk, name=name)), ("Edit", None)],
+    )
+
+
+@permission_required("failover.delete_dhcpserver")
+@require_http_methods(["GET", "POST"])
+def server_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    server = get_object_or_404(DhcpServer, pk=pk)
+    error = None
+    if request.method == "POST":
+        try:
+            services.server_delete(server=server, actor=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            return done(request, reverse("failover:server_list"), f"Deleted server {server.name}.")
+    return render_modal(
+        request,
+        "failover/server_delete_modal.html",
+        {
+            "server": server,
+            "plan": services.server_delete_plan(server=server),
+            "error": error,
+            "form_action": reverse("failover:server_delete", args=[pk]),
+            "cancel_url": reverse("failover:server_detail", args=[pk]),
+        },
+        title=f"Delete Server {server.name}",
+        breadcrumbs=[*server_crumbs(server), ("Delete", None)],
+    )
