@@ -10,6 +10,7 @@ from django.core.management import call_command
 
 from failover.management.commands import seed_demo
 from failover.models import AddressPool, ChangeRecord, DhcpServer, FailoverPeer, Scope
+from tests.conftest import require_binary
 
 
 def run() -> str:
@@ -124,3 +125,14 @@ def test_it_leaves_a_changed_password_alone(seeded):
 def test_every_write_went_through_the_services(seeded):
     actions = set(ChangeRecord.objects.values_list("action", flat=True))
     assert {"server_create", "scope_create", "pool_create", "peer_create"} <= actions
+
+
+def test_the_demo_pair_passes_the_pair_check_and_the_real_dhcpd(seeded, tmp_path):
+    require_binary("dhcpd")
+    out = StringIO()
+    call_command("check_failover", stdout=out)
+    assert "0 finding(s)" in out.getvalue()
+    out = StringIO()
+    call_command("render_dhcpd", "--all", "--output-dir", str(tmp_path), "--check", stdout=out)
+    assert out.getvalue().count("dhcpd -t accepts this configuration") == 2
+    assert 'failover peer "campus-failover"' in (tmp_path / "dhcp-a.conf").read_text()

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Run dhcpadmin with demo data at http://127.0.0.1:8000 (development server, DEBUG on).
+#
+#   bash scripts/run.sh
+#
+# Creates .venv (Python 3.11) if missing, installs the app into it, migrates the SQLite
+# database (or DATABASE_URL's), loads the demo data (idempotent) and prints the login.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+ensure_venv ""
+export DEBUG=1
+say "Migrating the database"
+.venv/bin/python manage.py migrate --noinput
+say "Loading the demo data"
+.venv/bin/python manage.py seed_demo
+echo
+say "dhcpadmin: http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"
+say "Log in as admin / dhcpadmin-demo, or read-only as viewer / dhcpadmin-viewer. Ctrl-C stops."
+exec .venv/bin/python manage.py runserver 127.0.0.1:8000
