@@ -225,6 +225,14 @@ class PeerChoiceField(forms.ModelChoiceField):
         return f"{obj.server.name}: {obj.name} ({obj.get_role_display()})"
 
 
+class PeerListFilter(admin.RelatedFieldListFilter):
+    """Peers of different servers share names (both partners use the same): show the server."""
+
+    def field_choices(self, field, request, model_admin):
+        peers = FailoverPeer.objects.select_related("server").order_by("server__name", "name")
+        return [(peer.pk, f"{peer.server.name}: {peer.name}") for peer in peers]
+
+
 class AddressPoolAdminForm(forms.ModelForm):
     confirm_peer_deletion = forms.BooleanField(
         label="Delete the old failover peer",
@@ -300,8 +308,7 @@ class AddressPoolAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     list_display_links = ("__str__",)
     list_filter = (
         ("scope__server", admin.RelatedFieldListFilter),
-        ("failover_peer", admin.EmptyFieldListFilter),
-        "failover_peer",
+        ("failover_peer", PeerListFilter),
     )
     search_fields = (
         "first_address",

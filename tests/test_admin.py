@@ -112,7 +112,7 @@ def test_changelist_search_and_filters(admin_client, primary_peer, pool):
     response = admin_client.get(changelist("addresspool"), {"q": "fo-pair"})
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == [pool]
-    response = admin_client.get(changelist("addresspool"), {"failover_peer__isempty": "1"})
+    response = admin_client.get(changelist("addresspool"), {"failover_peer__isnull": "True"})
     assert list(response.context["cl"].result_list) == []
     response = admin_client.get(changelist("failoverpeer"), {"role__exact": "secondary"})
     assert list(response.context["cl"].result_list) == []
@@ -659,3 +659,50 @@ def test_changelist_query_count_does_not_grow_with_rows(admin_client, db, model)
     many = count()
     # The list filters list servers/peers in one query each, whatever their number.
     assert many == few, f"{model}: {few} queries for 2 servers, {many} for 8"
+
+
+# --- a service error after the form validated is a message, never a 500 ----------------
+
+
+def test_a_service_error_after_validation_is_shown_not_raised(
+    admin_client, primary_peer, pool, monkeypatch
+):
+    def refuse(**kwargs):
+        raise services.ConfirmationRequired("Someone else changed it.", peers_to_delete=[])
+
+    monkeypatch.setattr(services, "pool_update", refuse)
+    response = admin_client.post(
+        url("addresspool", "change", pool),
+        {
+            "first_address": "10.10.0.100",
+            "last_address": "10.10.0.120",
+            "failover_peer": primary_peer.pk,
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert any("Nothing was changed: Someone else changed it." in m for m in messages_of(response))
+    pool.refresh_from_db()
+    assert pool.last_address == "10.10.0.150"
+
+
+def test_a_failed_bulk_delete_changes_nothing(admin_client, primary_peer, two_pools, monkeypatch):
+    real_delete = services.pool_delete
+    calls = []
+
+    def fail_second(*, pool, actor=None):
+        calls.append(pool.pk)
+        if len(calls) == 2:
+            raise services.ValidationError("The database said no.")
+        return real_delete(pool=pool, actor=actor)
+
+    monkeypatch.setattr(services, "pool_delete", fail_second)
+    pools = list(AddressPool.objects.all())
+    response = admin_client.post(
+        changelist("addresspool"),
+        {"action": "delete_selected", "_selected_action": [p.pk for p in pools], "post": "yes"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert any("The database said no." in m for m in messages_of(response))
+    assert AddressPool.objects.count() == 2  # the first delete was rolled back too
