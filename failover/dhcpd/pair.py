@@ -327,10 +327,11 @@ def check_peers(
     return found
 
 
-def _ranges(pools: list[AddressPool], scope: Scope | None) -> frozenset[tuple[str, str]]:
-    if scope is None:
-        return frozenset()
-    return frozenset((p.first_address, p.last_address) for p in pools if p.scope_id == scope.pk)
+def _by_scope(pools: list[AddressPool]) -> dict[int, frozenset[tuple[str, str]]]:
+    grouped: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for pool in pools:
+        grouped[pool.scope_id].add((pool.first_address, pool.last_address))
+    return {scope_id: frozenset(ranges) for scope_id, ranges in grouped.items()}
 
 
 def _scopes(
@@ -341,11 +342,13 @@ def _scopes(
 ) -> list[RelationshipScope]:
     primary_pools = pools_of.get(rel.primary_peer.pk, []) if rel.primary_peer else []
     secondary_pools = pools_of.get(rel.secondary_peer.pk, []) if rel.secondary_peer else []
+    primary_ranges, secondary_ranges = _by_scope(primary_pools), _by_scope(secondary_pools)
     networks = {
-        scope_by_id[p.scope_id].network
-        for p in primary_pools + secondary_pools
-        if p.scope_id in scope_by_id
+        scope_by_id[scope_id].network
+        for scope_id in (*primary_ranges, *secondary_ranges)
+        if scope_id in scope_by_id
     }
+    none: frozenset[tuple[str, str]] = frozenset()
     out = []
     for network in sorted(networks, key=lambda n: int(ipaddress.IPv4Network(n).network_address)):
         p_scope = scope_by_key.get((rel.primary_server.pk, network)) if rel.primary_server else None
@@ -357,8 +360,8 @@ def _scopes(
                 network=network,
                 primary_scope=p_scope,
                 secondary_scope=s_scope,
-                primary_ranges=_ranges(primary_pools, p_scope),
-                secondary_ranges=_ranges(secondary_pools, s_scope),
+                primary_ranges=primary_ranges.get(p_scope.pk, none) if p_scope else none,
+                secondary_ranges=secondary_ranges.get(s_scope.pk, none) if s_scope else none,
             )
         )
     return out
