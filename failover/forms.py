@@ -74,11 +74,7 @@ class PoolForm(forms.ModelForm):
     peer, so the addresses are checked before the peer dialog opens).
     """
 
-    failover_peer = forms.ChoiceField(
-        label="Failover Peer",
-        required=False,
-        help_text=f"To create one, choose “{NEW_PEER_LABEL}” and click OK.",
-    )
+    failover_peer = forms.ChoiceField(label="Failover Peer", required=False)
 
     class Meta:
         model = AddressPool
@@ -94,10 +90,12 @@ class PoolForm(forms.ModelForm):
             for peer in FailoverPeer.objects.filter(server_id=scope.server_id).order_by("name")
         }
         choices = [("", NO_PEER_LABEL)] + [(pk, peer.name) for pk, peer in self.peers.items()]
+        field = self.fields["failover_peer"]
         if allow_new_peer:
             choices.append((NEW_PEER, NEW_PEER_LABEL))
-        self.fields["failover_peer"].choices = choices
-        if self.instance.pk and not self.is_bound:
+            field.help_text = f"To create a peer, choose “{NEW_PEER_LABEL}” and click OK."
+        field.choices = choices
+        if "failover_peer" not in (kwargs.get("initial") or {}):
             self.initial["failover_peer"] = str(self.instance.failover_peer_id or "")
         for name in ("first_address", "last_address"):
             self.fields[name].widget.attrs.update(

@@ -88,8 +88,47 @@ def _pool_dialog(
     )
 
 
+def _pool_edit_dialog(
+    request: HttpRequest,
+    pool: AddressPool,
+    form: PoolForm,
+    *,
+    notice: str | None = None,
+    confirmation: services.ConfirmationRequired | None = None,
+) -> HttpResponse:
+    scope = pool.scope
+    label = f"{pool.first_address}-{pool.last_address}"
+    return render_modal(
+        request,
+        "failover/pool_edit_modal.html",
+        {
+            "form": form,
+            "scope": scope,
+            "pool_label": label,
+            "notice": notice,
+            "confirmation": confirmation,
+            "form_action": reverse("failover:pool_edit", args=[pool.pk]),
+            "cancel_url": reverse("failover:scope_detail", args=[scope.pk]),
+        },
+        title=POOL_DIALOG,
+        breadcrumbs=[*scope_crumbs(scope), (f"Address pool {label}", None)],
+    )
+
+
+def _pool_url(scope: Scope, pool: AddressPool | None, **params: object) -> str:
+    """The pool dialog the peer dialog came from (create, or edit of ``pool``)."""
+    if pool is None:
+        return _with_query(reverse("failover:pool_create", args=[scope.pk]), **params)
+    return _with_query(reverse("failover:pool_edit", args=[pool.pk]), **params)
+
+
 def _peer_dialog(
-    request: HttpRequest, scope: Scope, form: FailoverPeerForm, first: str, last: str
+    request: HttpRequest,
+    scope: Scope,
+    form: FailoverPeerForm,
+    first: str,
+    last: str,
+    pool: AddressPool | None = None,
 ) -> HttpResponse:
     return render_modal(
         request,
@@ -99,14 +138,33 @@ def _peer_dialog(
             "server": scope.server,
             "first": first,
             "last": last,
+            "pool": pool,
             "note": first_peer_note(scope.server),
             "form_action": reverse("failover:peer_create_for_pool", args=[scope.pk]),
             # Cancel goes back to the pool dialog with what was entered there.
-            "cancel_back_url": pool_create_url(scope, first, last),
+            "cancel_back_url": _pool_url(scope, pool, first=first, last=last),
         },
         title=PEER_DIALOG,
-        breadcrumbs=[*scope_crumbs(scope), ("Create Address Pool", None), (PEER_DIALOG, None)],
+        breadcrumbs=[*scope_crumbs(scope), (POOL_DIALOG, None), (PEER_DIALOG, None)],
     )
+
+
+def _to_peer_dialog(
+    request: HttpRequest, scope: Scope, form: PoolForm, pool: AddressPool | None = None
+) -> HttpResponse:
+    """`Add new failover peer` + OK: the `New Failover Peer` dialog, carrying the addresses."""
+    first, last = form.cleaned_data["first_address"], form.cleaned_data["last_address"]
+    if is_htmx(request):
+        return _peer_dialog(
+            request, scope, FailoverPeerForm(server=scope.server), first, last, pool
+        )
+    url = reverse("failover:peer_create_for_pool", args=[scope.pk])
+    return redirect(_with_query(url, first=first, last=last, pool=pool.pk if pool else None))
+
+
+def _initial_from_query(request: HttpRequest) -> dict[str, str]:
+    names = {"first": "first_address", "last": "last_address", "peer": "failover_peer"}
+    return {field: request.GET[param] for param, field in names.items() if param in request.GET}
 
 
 @permission_required("failover.add_addresspool")
@@ -115,11 +173,7 @@ def pool_create(request: HttpRequest, pk: int) -> HttpResponse:
     scope = get_object_or_404(Scope.objects.select_related("server"), pk=pk)
     allow_new_peer = request.user.has_perm("failover.add_failoverpeer")
     if request.method != "POST":
-        initial = {
-            "first_address": request.GET.get("first", ""),
-            "last_address": request.GET.get("last", ""),
-            "failover_peer": request.GET.get("peer", ""),
-        }
+        initial = _initial_from_query(request)
         form = PoolForm(scope=scope, allow_new_peer=allow_new_peer, initial=initial)
         return _pool_dialog(request, scope, form)
 
@@ -127,12 +181,7 @@ def pool_create(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         if form.wants_new_peer:
-            first, last = data["first_address"], data["last_address"]
-            if is_htmx(request):
-                peer_form = FailoverPeerForm(server=scope.server)
-                return _peer_dialog(request, scope, peer_form, first, last)
-            url = reverse("failover:peer_create_for_pool", args=[scope.pk])
-            return redirect(_with_query(url, first=first, last=last))
+            return _to_peer_dialog(request, scope, form)
         try:
             pool = services.pool_create(
                 scope=scope,
@@ -153,10 +202,22 @@ def pool_create(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("failover.add_failoverpeer")
 @require_http_methods(["GET", "POST"])
 def peer_create_for_pool(request: HttpRequest, pk: int) -> HttpResponse:
-    """`New Failover Peer`, opened from the pool dialog; `OK` returns to it."""
+    """`New Failover Peer`, opened from the pool dialog; `OK` returns to it.
+
+    ``first`` and ``last`` are what the user entered in the pool dialog; ``pool`` is set
+    when that dialog edits an existing pool.
+    """
     scope = get_object_or_404(Scope.objects.select_related("server"), pk=pk)
     source = request.POST if request.method == "POST" else request.GET
     first, last = source.get("first", ""), source.get("last", "")
+    pool_id = source.get("pool", "")
+    pool = None
+    if pool_id.isdigit():
+        pool = (
+            AddressPool.objects.select_related("scope__server")
+            .filter(scope=scope, pk=pool_id)
+            .first()
+        )
     form = FailoverPeerForm(post_data(request), server=scope.server)
     if request.method == "POST" and form.is_valid():
         try:
@@ -167,20 +228,21 @@ def peer_create_for_pool(request: HttpRequest, pk: int) -> HttpResponse:
             add_service_errors(form, error)
         else:
             notice = peers_now_refer_message(result)
-            if is_htmx(request):
-                pool_form = PoolForm(
-                    scope=scope,
-                    allow_new_peer=True,
-                    initial={
-                        "first_address": first,
-                        "last_address": last,
-                        "failover_peer": str(result.peer.pk),
-                    },
-                )
+            if not is_htmx(request):
+                messages.success(request, notice)
+                return redirect(_pool_url(scope, pool, first=first, last=last, peer=result.peer.pk))
+            initial = {
+                "first_address": first,
+                "last_address": last,
+                "failover_peer": str(result.peer.pk),
+            }
+            if pool is None:
+                pool_form = PoolForm(scope=scope, initial=initial)
                 return _pool_dialog(request, scope, pool_form, notice=notice)
-            messages.success(request, notice)
-            return redirect(pool_create_url(scope, first, last, result.peer.pk))
-    return _peer_dialog(request, scope, form, first, last)
+            pool.refresh_from_db()  # the first-peer rule may have changed it
+            pool_form = PoolForm(instance=pool, scope=scope, initial=initial)
+            return _pool_edit_dialog(request, pool, pool_form, notice=notice)
+    return _peer_dialog(request, scope, form, first, last, pool)
 
 
 @permission_required("failover.change_addresspool")
@@ -190,11 +252,19 @@ def pool_edit(request: HttpRequest, pk: int) -> HttpResponse:
         AddressPool.objects.select_related("scope__server", "failover_peer"), pk=pk
     )
     scope = pool.scope
-    label = str(pool)
-    form = PoolForm(post_data(request), instance=pool, scope=scope, allow_new_peer=False)
+    allow_new_peer = request.user.has_perm("failover.add_failoverpeer")
+    if request.method != "POST":
+        initial = _initial_from_query(request)
+        form = PoolForm(instance=pool, scope=scope, allow_new_peer=allow_new_peer, initial=initial)
+        return _pool_edit_dialog(request, pool, form)
+
+    stored = AddressPool.objects.select_related("scope__server").get(pk=pool.pk)
+    form = PoolForm(request.POST, instance=pool, scope=scope, allow_new_peer=allow_new_peer)
     confirmation = None
-    if request.method == "POST" and form.is_valid():
+    if form.is_valid():
         data = form.cleaned_data
+        if form.wants_new_peer:
+            return _to_peer_dialog(request, scope, form, stored)
         try:
             result = services.pool_update(
                 pool=pool,
@@ -213,20 +283,8 @@ def pool_edit(request: HttpRequest, pk: int) -> HttpResponse:
             for peer in result.deleted_peers:
                 message += f" Deleted failover peer {peer.name}: no address pool referred to it."
             return done(request, scope_url_at(scope, pool.first_address), message, refresh=True)
-    return render_modal(
-        request,
-        "failover/pool_edit_modal.html",
-        {
-            "form": form,
-            "scope": scope,
-            "pool_label": label,
-            "confirmation": confirmation,
-            "form_action": reverse("failover:pool_edit", args=[pk]),
-            "cancel_url": reverse("failover:scope_detail", args=[scope.pk]),
-        },
-        title=POOL_DIALOG,
-        breadcrumbs=[*scope_crumbs(scope), (f"Address pool {label}", None)],
-    )
+    # The form changed ``pool`` in memory; the dialog names the pool as it is stored.
+    return _pool_edit_dialog(request, stored, form, confirmation=confirmation)
 
 
 @permission_required("failover.delete_addresspool")
