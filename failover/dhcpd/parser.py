@@ -1,0 +1,1244 @@
+"""Recursive-descent parser for ISC dhcpd 4.4 configuration files (dhcpd.conf).
+
+Standalone: no Django. Text in, :mod:`failover.dhcpd.ast` dataclasses out::
+
+    config = parse_file("/etc/dhcp/dhcpd.conf")            # includes beside the file
+    config = parse_text(pasted, filename="upload")          # includes refused
+    print(to_text(config))                                  # valid dhcpd.conf again
+
+What is interpreted (typed nodes): failover peer declarations with every statement of
+dhcpd 4.4, pool references to peers, subnet/netmask, shared-network, group, pool, range
+(with dynamic-bootp), host, class, subclass, if/elsif/else (conditions kept verbatim),
+option space / option definitions / option settings, allow/deny/ignore, key, zone and
+include. Everything else the grammar allows is kept as a generic :class:`Statement`
+(tokens up to ';') or :class:`Block` (header tokens + ``{ statements }``, parsed
+recursively), so nothing is lost.
+
+Checks that dhcpd itself makes while parsing are made here too, with the file, line
+and column of the offending token: where each declaration may appear, IPv4 addresses
+and netmasks, numbers in failover statements, ports 1-65535, split 0-256, hba of 32
+bytes, a declared peer for every pool reference, at least one range per pool, ranges
+inside their subnet, no ``range dynamic-bootp`` in a failover pool, the failover
+statements dhcpd requires (``peer address``; on a primary ``mclt`` and ``split`` or
+``hba``; no ``split``/``hba`` on a secondary). Cross-server rules are not the parser's.
+
+Hostile input: token sizes are capped (dhcpd's 1,499 bytes for strings and tokens),
+nesting is capped (``max_depth``, default 64; a ParseError, never a RecursionError),
+binary data is refused with its position, and the total input is capped by
+``max_bytes`` (default 16 MiB, refused before reading). Parsing is linear in the input.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+
+from .ast import (
+    AllowDeny,
+    Block,
+    Branch,
+    Class,
+    Conditional,
+    Config,
+    FailoverPeer,
+    FailoverPeerRef,
+    Group,
+    Host,
+    Include,
+    Key,
+    Node,
+    OptionDefinition,
+    OptionSetting,
+    OptionSpace,
+    Pool,
+    Range,
+    SharedNetwork,
+    Statement,
+    Subclass,
+    Subnet,
+    Zone,
+    flatten_includes,
+    to_text,
+    walk,
+)
+from .tokenizer import (
+    EOF,
+    PUNCT,
+    STRING,
+    WORD,
+    ParseError,
+    Token,
+    check_text,
+    decode_bytes,
+    join_tokens,
+    quote,
+    shorten,
+    tokenize,
+)
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_INCLUDE_DEPTH",
+    "ParseError",
+    "parse_bytes",
+    "parse_file",
+    "parse_text",
+    "to_text",
+    "walk",
+    "flatten_includes",
+]
+
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_DEPTH = 64
+DEFAULT_MAX_INCLUDE_DEPTH = 16
+MAX_NUMBER = 2**32 - 1
+
+_DIGITS = re.compile(r"[0-9]+")
+_IPV4 = re.compile(r"([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)")
+_LABEL = re.compile(r"[A-Za-z0-9_-]+")
+_HEX_BYTE = re.compile(r"[0-9A-Fa-f]{1,2}")
+
+# Failover peer statements with one integer argument: keyword -> (field, low, high).
+_FAILOVER_NUMBERS = {
+    "max-response-delay": ("max_response_delay", 0, MAX_NUMBER),
+    "max-unacked-updates": ("max_unacked_updates", 0, MAX_NUMBER),
+    "mclt": ("mclt", 0, MAX_NUMBER),
+    "split": ("split", 0, 256),
+    "auto-partner-down": ("auto_partner_down", 0, MAX_NUMBER),
+    "max-lease-misbalance": ("max_lease_misbalance", 0, MAX_NUMBER),
+    "max-lease-ownership": ("max_lease_ownership", 0, MAX_NUMBER),
+    "min-balance": ("min_balance", 0, MAX_NUMBER),
+    "max-balance": ("max_balance", 0, MAX_NUMBER),
+}
+
+# Where each declaration may appear (context kinds), mirroring dhcpd's confpars.c.
+_NETWORKS = frozenset({"root", "shared-network", "subnet", "group", "pool"})
+_ALLOWED = {
+    "subnet": frozenset({"root", "shared-network", "group"}),
+    "shared-network": frozenset({"root", "group"}),
+    "pool": frozenset({"subnet", "shared-network"}),
+    "range": frozenset({"subnet", "pool"}),
+    "failover-peer": frozenset({"root", "shared-network"}),
+    "host": _NETWORKS,
+    "group": _NETWORKS,
+    "class": _NETWORKS | {"host"},
+    "subclass": _NETWORKS | {"host"},
+    "option-definition": frozenset({"root"}),
+    "option-space": frozenset({"root"}),
+    "include": _NETWORKS | {"host", "class"},
+}
+_LABELS = {
+    "subnet": ("a subnet declaration", ""),
+    "shared-network": ("a shared-network declaration", ""),
+    "pool": ("a pool declaration", " (pools belong in a subnet or shared-network)"),
+    "range": ("a range statement", " (ranges belong in a subnet or in a pool)"),
+    "failover-peer": (
+        "a failover peer declaration",
+        " (peers are declared at the top level or in a shared-network)",
+    ),
+    "host": ("a host declaration", ""),
+    "group": ("a group declaration", ""),
+    "class": ("a class declaration", ""),
+    "subclass": ("a subclass declaration", ""),
+    "option-definition": ("an option definition", " (only allowed at the top level)"),
+    "option-space": ("an option space declaration", " (only allowed at the top level)"),
+    "include": ("an include statement", ""),
+}
+
+
+class _Lazy:
+    """A message fragment formatted only when an error needs it (keeps parsing fast)."""
+
+    __slots__ = ("fmt", "args")
+
+    def __init__(self, fmt: str, *args) -> None:
+        self.fmt = fmt
+        self.args = args
+
+    def __str__(self) -> str:
+        return self.fmt.format(*self.args)
+
+
+@dataclass(slots=True)
+class _Shared:
+    """The shared-network being parsed: pools there take ranges of its earlier subnets."""
+
+    name: str
+    subnets: list[Subnet] = field(default_factory=list)
+    peer: str | None = None  # 'failover peer "x";' in the shared-network (old style)
+
+
+@dataclass(slots=True)
+class _Ctx:
+    kind: str  # root, shared-network, subnet, pool, group, host, class, if, block
+    desc: str  # the enclosing block's header, for messages
+    depth: int
+    subnet: Subnet | None = None
+    pool: Pool | None = None
+    shared: _Shared | None = None
+
+    def child(self, kind: str, desc: str, **changes) -> _Ctx:
+        ctx = _Ctx(kind, desc, self.depth + 1, self.subnet, self.pool, self.shared)
+        for key, value in changes.items():
+            setattr(ctx, key, value)
+        return ctx
+
+    @property
+    def where(self) -> str:
+        return "at the top level" if self.kind == "root" else f"inside '{self.desc}'"
+
+
+@dataclass(slots=True)
+class _Session:
+    """State shared by a file and the files it includes."""
+
+    include_root: str | None  # real path; includes must resolve inside it
+    include_base: str | None  # relative include paths start here (dhcpd's working directory)
+    max_bytes: int
+    max_depth: int
+    max_include_depth: int
+    used_bytes: int = 0
+    stack: list[str] = field(default_factory=list)  # real paths being parsed
+    peers: dict[str, FailoverPeer] = field(default_factory=dict)
+
+
+class _Parser:
+    def __init__(self, session: _Session, text: str, filename: str, real_path: str | None):
+        self.session = session
+        self.filename = filename
+        self.real_path = real_path
+        self._tokens = tokenize(text, filename)
+        self._peek: Token | None = None
+
+    # ----------------------------------------------------------------- token access
+
+    def peek(self) -> Token:
+        tok = self._peek
+        if tok is None:
+            tok = self._peek = next(self._tokens)
+        return tok
+
+    def next(self) -> Token:
+        tok = self._peek
+        if tok is None:
+            tok = next(self._tokens)
+            if tok.kind == EOF:
+                self._peek = tok
+        elif tok.kind != EOF:
+            self._peek = None
+        return tok
+
+    def error(self, tok: Token, message: str) -> ParseError:
+        return ParseError(self.filename, tok.line, tok.column, message)
+
+    def _pos(self, tok: Token) -> dict:
+        return {"file": self.filename, "line": tok.line, "column": tok.column}
+
+    def expect_semi(self, desc: str) -> None:
+        tok = self.next()
+        if tok.kind != PUNCT or tok.value != ";":
+            raise self.error(tok, f"expected ';' after '{shorten(desc)}', found {tok.describe()}")
+
+    def expect_open(self, desc: str) -> Token:
+        tok = self.next()
+        if tok.kind != PUNCT or tok.value != "{":
+            raise self.error(tok, f"expected '{{' after '{shorten(desc)}', found {tok.describe()}")
+        return tok
+
+    def expect_word(self, keyword: str, desc: str) -> Token:
+        tok = self.next()
+        if not tok.is_word(keyword):
+            raise self.error(
+                tok, f"expected '{keyword}' after '{shorten(desc)}', found {tok.describe()}"
+            )
+        return tok
+
+    def check_where(self, ctx: _Ctx, tok: Token, what: str) -> None:
+        if ctx.kind not in _ALLOWED[what]:
+            label, hint = _LABELS[what]
+            raise self.error(tok, f"{label} is not allowed {ctx.where}{hint}")
+
+    # ----------------------------------------------------------------- values
+
+    def dotted(self, desc: str, what: str) -> tuple[str, list[Token]]:
+        """A name or address: words joined by dots (``a.b.c``, ``10.0.0.1``, ``zone.``)."""
+        tok = self.next()
+        if tok.kind != WORD:
+            raise self.error(
+                tok, f"expected {what} after '{shorten(desc)}', found {tok.describe()}"
+            )
+        nxt = self.peek()
+        if nxt.kind != PUNCT or nxt.value != ".":
+            return tok.value, [tok]
+        tokens = [tok]
+        parts = [tok.value]
+        while True:
+            nxt = self.peek()
+            if nxt.kind == PUNCT and nxt.value == ".":
+                tokens.append(self.next())
+                parts.append(".")
+                after = self.peek()
+                if after.kind == WORD:
+                    tokens.append(self.next())
+                    parts.append(after.value)
+                    continue
+            break
+        return "".join(parts), tokens
+
+    def ipv4(self, desc: str) -> tuple[ipaddress.IPv4Address, Token]:
+        first = self.peek()
+        text, _ = self.dotted(desc, "an IPv4 address")
+        return self._to_ipv4(text, first, desc), first
+
+    def _to_ipv4(self, text: str, tok: Token, desc) -> ipaddress.IPv4Address:
+        m = _IPV4.fullmatch(text)
+        if m is None:
+            raise self.error(
+                tok, f"expected an IPv4 address after '{shorten(desc)}', found '{shorten(text)}'"
+            )
+        a, b, c, d = (int(x) for x in m.groups())
+        if a > 255 or b > 255 or c > 255 or d > 255:
+            bad = next(n for n in (a, b, c, d) if n > 255)
+            raise self.error(
+                tok, f"invalid IPv4 address '{shorten(text)}': {bad} is not in the range 0-255"
+            )
+        return ipaddress.IPv4Address((a << 24) | (b << 16) | (c << 8) | d)
+
+    def host_or_ip(self, desc: str) -> str:
+        first = self.peek()
+        text, _ = self.dotted(desc, "an IPv4 address or host name")
+        labels = text.rstrip(".").split(".")
+        if all(_DIGITS.fullmatch(p) for p in labels):
+            return str(self._to_ipv4(text, first, desc))
+        if not all(_LABEL.fullmatch(label) for label in labels):
+            raise self.error(
+                first,
+                f"expected an IPv4 address or host name after '{shorten(desc)}', "
+                f"found '{shorten(text)}'",
+            )
+        return text
+
+    def number(self, desc: str, low: int = 0, high: int = MAX_NUMBER) -> int:
+        tok = self.next()
+        if tok.kind != WORD or not _DIGITS.fullmatch(tok.value):
+            raise self.error(
+                tok, f"expected a number after '{shorten(desc)}', found {tok.describe()}"
+            )
+        value = int(tok.value)
+        if not low <= value <= high:
+            raise self.error(
+                tok, f"'{shorten(desc)}' must be between {low} and {high}, not {value}"
+            )
+        return value
+
+    def span(self, desc: str, *, braces: bool = False) -> list[Token]:
+        """Tokens up to the ';' that ends the statement (the ';' is consumed)."""
+        tokens: list[Token] = []
+        parens = 0
+        braces_open = 0
+        while True:
+            tok = self.peek()
+            kind = tok.kind
+            if kind == PUNCT:
+                value = tok.value
+                if value == ";":
+                    if parens:
+                        raise self.error(tok, f"unbalanced '(' in '{shorten(desc)}'")
+                    if braces_open:
+                        raise self.error(tok, f"unbalanced '{{' in '{shorten(desc)}'")
+                    self.next()
+                    if tokens:
+                        tokens[0].space_before = True
+                    return tokens
+                if value == "(":
+                    parens += 1
+                elif value == ")":
+                    parens -= 1
+                    if parens < 0:
+                        raise self.error(tok, "unbalanced ')'")
+                elif value == "{" and braces and not parens:
+                    braces_open += 1
+                elif value == "}" and braces and braces_open and not parens:
+                    braces_open -= 1
+                elif value in "{}":
+                    raise self.error(
+                        tok,
+                        f"expected ';' after '{shorten(self._desc(desc, tokens))}', "
+                        f"found {tok.describe()}",
+                    )
+            elif kind == EOF:
+                raise self.error(
+                    tok,
+                    f"expected ';' after '{shorten(self._desc(desc, tokens))}', found end of file",
+                )
+            tokens.append(self.next())
+
+    @staticmethod
+    def _desc(desc: str, tokens: list[Token]) -> str:
+        return f"{desc} {join_tokens(tokens)}" if tokens else desc
+
+    # ----------------------------------------------------------------- structure
+
+    def parse_statements(self, ctx: _Ctx) -> list[Node]:
+        """Statements up to the end of this file."""
+        statements: list[Node] = []
+        while True:
+            tok = self.peek()
+            if tok.kind == EOF:
+                return statements
+            if tok.kind == PUNCT and tok.value == "}":
+                raise self.error(tok, "unbalanced '}'")
+            node = self.statement(ctx)
+            if node is not None:
+                statements.append(node)
+
+    def body(self, ctx: _Ctx, opener: Token, open_brace: Token) -> list[Node]:
+        """``{`` has been read: statements up to the matching ``}`` in context ``ctx``."""
+        if ctx.depth > self.session.max_depth:
+            raise self.error(
+                open_brace, f"blocks nested deeper than {self.session.max_depth} levels"
+            )
+        statements: list[Node] = []
+        while True:
+            tok = self.peek()
+            if tok.kind == PUNCT and tok.value == "}":
+                self.next()
+                return statements
+            if tok.kind == EOF:
+                raise self.error(
+                    tok,
+                    f"unexpected end of file inside '{shorten(ctx.desc)}' opened at line "
+                    f"{opener.line}",
+                )
+            node = self.statement(ctx)
+            if node is not None:
+                statements.append(node)
+
+    def statement(self, ctx: _Ctx) -> Node | None:
+        tok = self.next()
+        if tok.kind != WORD:
+            if tok.kind == PUNCT and tok.value == ";":
+                raise self.error(tok, "unexpected ';' (empty statement)")
+            raise self.error(tok, f"expected a statement, found {tok.describe()}")
+        tok.space_before = False
+        handler = _HANDLERS.get(tok.lower)
+        if handler is not None:
+            return handler(self, ctx, tok)
+        return self.generic(ctx, [tok])
+
+    def generic(self, ctx: _Ctx, tokens: list[Token]) -> Node:
+        """A statement the model does not know: tokens to ';', or a header and a block.
+
+        ``tokens`` are the tokens of the statement read so far (at least the first)."""
+        first = tokens[0]
+        parens = 0
+        label = first.lower in ("case", "default")
+        while True:
+            tok = self.peek()
+            kind = tok.kind
+            if kind == PUNCT:
+                value = tok.value
+                if value == ";" or value == "{" or value == "}":
+                    if parens:
+                        raise self.error(tok, f"unbalanced '(' in '{shorten(join_tokens(tokens))}'")
+                    if value == ";":
+                        self.next()
+                        return Statement(tokens, **self._pos(first))
+                    if value == "{":
+                        open_brace = self.next()
+                        desc = join_tokens(tokens)
+                        block = Block(tokens, [], **self._pos(first))
+                        block.statements = self.body(ctx.child("block", desc), first, open_brace)
+                        return block
+                    raise self.error(
+                        tok,
+                        f"expected ';' after '{shorten(join_tokens(tokens))}', found '}}'",
+                    )
+                if value == "(":
+                    parens += 1
+                elif value == ")":
+                    parens -= 1
+                    if parens < 0:
+                        raise self.error(tok, "unbalanced ')'")
+                elif value == ":" and label and not parens:
+                    self.next()
+                    return Statement(tokens, ":", **self._pos(first))
+            elif kind == EOF:
+                raise self.error(
+                    tok, f"expected ';' after '{shorten(join_tokens(tokens))}', found end of file"
+                )
+            tokens.append(self.next())
+
+    # ----------------------------------------------------------------- declarations
+
+    def include(self, ctx: _Ctx, kw: Token) -> Node:
+        self.check_where(ctx, kw, "include")
+        path_tok = self.next()
+        if path_tok.kind != STRING:
+            raise self.error(
+                path_tok,
+                f"expected a quoted file name after 'include', found {path_tok.describe()}",
+            )
+        path = path_tok.value
+        self.expect_semi(f"include {quote(path)}")
+        real, display, text = self._open_include(path, path_tok)
+        session = self.session
+        session.stack.append(real)
+        try:
+            sub = _Parser(session, text, display, real)
+            statements = sub.parse_statements(ctx)
+        finally:
+            session.stack.pop()
+        return Include(
+            path, real, Config(statements, file=display, line=1, column=1), **self._pos(kw)
+        )
+
+    def _open_include(self, path: str, tok: Token) -> tuple[str, str, str]:
+        session = self.session
+        shown = quote(path)
+        root = session.include_root
+        if root is None:
+            raise self.error(tok, f"include {shown} is not allowed: no include directory was given")
+        if "\x00" in path or not path:
+            raise self.error(tok, f"include {shown}: invalid file name")
+        base = session.include_base or root
+        real = os.path.realpath(os.path.join(base, path))
+        if os.path.commonpath([real, root]) != root:
+            # Never open, stat or echo anything outside the allowed directory.
+            raise self.error(
+                tok, f"include {shown} is outside the allowed include directory {root}"
+            )
+        if real in session.stack:
+            chain = " -> ".join(quote(os.path.relpath(p, root)) for p in session.stack)
+            raise self.error(
+                tok, f"include loop: {shown} is already being read ({chain} -> {shown})"
+            )
+        if len(session.stack) > session.max_include_depth:
+            raise self.error(tok, f"includes nested deeper than {session.max_include_depth} levels")
+        try:
+            with open(real, "rb") as handle:
+                if not os.path.isfile(real):
+                    raise IsADirectoryError
+                size = os.fstat(handle.fileno()).st_size
+                self._charge(size, tok, f"include {shown}")
+                data = handle.read(session.max_bytes - session.used_bytes + 1)
+        except FileNotFoundError:
+            raise self.error(tok, f"include {shown}: file not found") from None
+        except IsADirectoryError:
+            raise self.error(tok, f"include {shown}: not a regular file") from None
+        except PermissionError:
+            raise self.error(tok, f"include {shown}: permission denied") from None
+        except OSError as exc:
+            raise self.error(tok, f"include {shown}: cannot read it ({exc.strerror})") from None
+        self._charge(len(data) - size, tok, f"include {shown}")
+        return real, real, decode_bytes(data, real)
+
+    def _charge(self, size: int, tok: Token, what: str) -> None:
+        session = self.session
+        session.used_bytes += size
+        if session.used_bytes > session.max_bytes:
+            raise self.error(
+                tok,
+                f"{what}: the configuration is larger than the limit of "
+                f"{session.max_bytes:,} bytes",
+            )
+
+    def failover(self, ctx: _Ctx, kw: Token) -> Node | None:
+        peer_tok = self.expect_word("peer", "failover")
+        name_tok = self.next()
+        if name_tok.kind == STRING:
+            name = name_tok.value
+        elif name_tok.kind == WORD and _LABEL.fullmatch(name_tok.value):
+            name = name_tok.value
+        else:
+            raise self.error(
+                name_tok,
+                f"expected a failover peer name after 'failover peer', found {name_tok.describe()}",
+            )
+        shown = quote(name)
+        nxt = self.peek()
+        if nxt.kind == PUNCT and nxt.value == ";":
+            self.next()
+            return self._failover_reference(ctx, kw, name_tok, name)
+        if nxt.is_word("state"):  # a state declaration (lease-file syntax): keep verbatim
+            name_tok.space_before = True
+            return self.generic(ctx, [kw, peer_tok, name_tok])
+        open_brace = self.next()
+        if open_brace.kind != PUNCT or open_brace.value != "{":
+            raise self.error(
+                open_brace,
+                f"expected '{{' or ';' after 'failover peer {shown}', found "
+                f"{open_brace.describe()}",
+            )
+        self.check_where(ctx, kw, "failover-peer")
+        if name in self.session.peers:
+            first = self.session.peers[name]
+            where = f"line {first.line}"
+            if first.file != self.filename:
+                where = f"{first.file}, {where}"
+            raise self.error(
+                name_tok, f"failover peer {shown} is already declared (first at {where})"
+            )
+        peer = FailoverPeer(name, **self._pos(kw))
+        self._failover_body(ctx, kw, open_brace, peer)
+        self.session.peers[name] = peer
+        return peer
+
+    def _failover_reference(self, ctx: _Ctx, kw: Token, name_tok: Token, name: str) -> Node | None:
+        shown = quote(name)
+        if ctx.kind not in ("pool", "shared-network"):
+            raise self.error(
+                kw,
+                f"'failover peer {shown};' is not allowed {ctx.where} (a pool refers to its "
+                "peer; failover peers are declared with 'failover peer NAME { ... }')",
+            )
+        if ctx.kind == "pool" and name_tok.kind != STRING:
+            raise self.error(
+                name_tok, f"expected the failover peer name as a quoted string, found '{name}'"
+            )
+        if name not in self.session.peers:
+            raise self.error(
+                name_tok,
+                f"unknown failover peer {shown} (declare it with 'failover peer {shown} "
+                "{ ... }' before the pools that use it)",
+            )
+        if ctx.kind == "shared-network":
+            assert ctx.shared is not None
+            ctx.shared.peer = name
+            return FailoverPeerRef(name, **self._pos(kw))
+        pool = ctx.pool
+        assert pool is not None
+        if pool.failover_peer is not None and pool.failover_peer != name:
+            raise self.error(
+                name_tok,
+                f"this pool already refers to failover peer {quote(pool.failover_peer)}; "
+                "a pool has at most one peer",
+            )
+        pool.failover_peer = name
+        pool.no_failover_peer = False
+        return None
+
+    def _failover_body(self, ctx: _Ctx, kw: Token, open_brace: Token, peer: FailoverPeer) -> None:
+        shown = quote(peer.name)
+        desc = f"failover peer {shown}"
+        if ctx.depth + 1 > self.session.max_depth:
+            raise self.error(
+                open_brace, f"blocks nested deeper than {self.session.max_depth} levels"
+            )
+        seen: dict[str, int] = {}
+
+        def once(key: str, tok: Token) -> None:
+            if key in seen:
+                raise self.error(
+                    tok, f"'{key}' is given twice in {desc} (first at line {seen[key]})"
+                )
+            seen[key] = tok.line
+
+        while True:
+            tok = self.next()
+            if tok.kind == PUNCT and tok.value == "}":
+                break
+            if tok.kind == EOF:
+                raise self.error(
+                    tok, f"unexpected end of file inside '{desc}' opened at line {kw.line}"
+                )
+            if tok.kind != WORD:
+                raise self.error(tok, f"expected a failover peer statement, found {tok.describe()}")
+            word = tok.lower
+            if word in ("primary", "secondary"):
+                once("primary/secondary", tok)
+                peer.role = word
+                self.expect_semi(word)
+            elif word == "address":
+                once("address", tok)
+                peer.address = self.host_or_ip("address")
+                self.expect_semi(f"address {peer.address}")
+            elif word == "port":
+                once("port", tok)
+                peer.port = self.number("port", 1, 65535)
+                self.expect_semi(f"port {peer.port}")
+            elif word == "peer":
+                self._failover_partner(tok, peer, once)
+            elif word == "hba":
+                once("hba", tok)
+                peer.hba = self._hba()
+            elif word == "load":
+                once("load balance max seconds", tok)
+                self.expect_word("balance", "load")
+                self.expect_word("max", "load balance")
+                self.expect_word("seconds", "load balance max")
+                peer.load_balance_max_seconds = self.number("load balance max seconds")
+                self.expect_semi(f"load balance max seconds {peer.load_balance_max_seconds}")
+            elif word in _FAILOVER_NUMBERS:
+                attr, low, high = _FAILOVER_NUMBERS[word]
+                once(word, tok)
+                value = self.number(word, low, high)
+                setattr(peer, attr, value)
+                self.expect_semi(f"{word} {value}")
+            else:
+                raise self.error(tok, f"unknown failover peer statement '{tok.value}'")
+        closing = tok
+        if peer.peer_address is None:
+            raise self.error(closing, f"{desc} has no 'peer address' (dhcpd requires it)")
+        if peer.role == "secondary":
+            if peer.split is not None or peer.hba is not None:
+                raise self.error(
+                    closing,
+                    f"{desc}: a secondary may not define load balance settings ('split' or 'hba')",
+                )
+        else:
+            role = "a primary" if peer.role else "a peer without a role is a primary and"
+            if peer.split is None and peer.hba is None:
+                raise self.error(closing, f"{desc}: {role} needs 'split' or 'hba'")
+            if peer.mclt is None:
+                raise self.error(closing, f"{desc}: {role} needs 'mclt'")
+
+    def _failover_partner(self, peer_tok: Token, peer: FailoverPeer, once) -> None:
+        tok = self.next()
+        word = tok.lower if tok.kind == WORD else ""
+        if word == "address":
+            once("peer address", peer_tok)
+            peer.peer_address = self.host_or_ip("peer address")
+            self.expect_semi(f"peer address {peer.peer_address}")
+        elif word == "port":
+            once("peer port", peer_tok)
+            peer.peer_port = self.number("peer port", 1, 65535)
+            self.expect_semi(f"peer port {peer.peer_port}")
+        elif word in ("max-response-delay", "max-unacked-updates"):
+            once(f"peer {word}", peer_tok)
+            number_tok = self.peek()
+            value = self.number(f"peer {word}")
+            self.expect_semi(f"peer {word} {value}")
+            number_tok.space_before = True
+            tok.space_before = True
+            peer.extra.append(
+                Statement(
+                    [peer_tok, tok, number_tok],
+                    file=self.filename,
+                    line=peer_tok.line,
+                    column=peer_tok.column,
+                )
+            )
+        elif tok.kind == WORD:
+            raise self.error(tok, f"unknown failover peer statement 'peer {tok.value}'")
+        else:
+            raise self.error(
+                tok, f"expected 'address' or 'port' after 'peer', found {tok.describe()}"
+            )
+
+    def _hba(self) -> str:
+        first = self.peek()
+        parts: list[str] = []
+        while True:
+            tok = self.peek()
+            if tok.kind == WORD or (tok.kind == PUNCT and tok.value == ":"):
+                parts.append(self.next().value)
+                continue
+            break
+        text = "".join(parts)
+        if not parts:
+            raise self.error(
+                first,
+                f"expected 32 colon-separated hex bytes after 'hba', found {first.describe()}",
+            )
+        octets = text.split(":")
+        for octet in octets:
+            if not _HEX_BYTE.fullmatch(octet):
+                raise self.error(first, f"invalid hba byte '{shorten(octet)}' (hex, e.g. ff)")
+        if len(octets) != 32:
+            raise self.error(
+                first, f"hba must be exactly 32 colon-separated bytes, found {len(octets)}"
+            )
+        hba = ":".join(f"{int(o, 16):02x}" for o in octets)
+        self.expect_semi("hba ...")
+        return hba
+
+    def subnet(self, ctx: _Ctx, kw: Token) -> Node:
+        self.check_where(ctx, kw, "subnet")
+        network, net_tok = self.ipv4("subnet")
+        self.expect_word("netmask", _Lazy("subnet {}", network))
+        netmask, mask_tok = self.ipv4(_Lazy("subnet {} netmask", network))
+        mask = int(netmask)
+        inverse = ~mask & 0xFFFFFFFF
+        if inverse & (inverse + 1):
+            raise self.error(mask_tok, f"netmask {netmask} is not contiguous")
+        desc = _Lazy("subnet {} netmask {}", network, netmask)
+        if int(network) & inverse:
+            proper = ipaddress.IPv4Address(int(network) & mask)
+            raise self.error(
+                net_tok,
+                f"{desc}: the subnet number has host bits set (the network is {proper})",
+            )
+        open_brace = self.expect_open(desc)
+        node = Subnet(network, netmask, [], **self._pos(kw))
+        node.statements = self.body(
+            ctx.child("subnet", desc, subnet=node, pool=None), kw, open_brace
+        )
+        if ctx.shared is not None:
+            ctx.shared.subnets.append(node)
+        return node
+
+    def shared_network(self, ctx: _Ctx, kw: Token) -> Node:
+        self.check_where(ctx, kw, "shared-network")
+        name, quoted = self._name("shared-network", allow_string=True)
+        desc = f"shared-network {quote(name) if quoted else name}"
+        open_brace = self.expect_open(desc)
+        node = SharedNetwork(name, quoted, [], **self._pos(kw))
+        child = ctx.child("shared-network", desc, subnet=None, pool=None, shared=_Shared(name))
+        node.statements = self.body(child, kw, open_brace)
+        return node
+
+    def _name(self, desc: str, *, allow_string: bool) -> tuple[str, bool]:
+        tok = self.peek()
+        if tok.kind == STRING and allow_string:
+            self.next()
+            return tok.value, True
+        if tok.kind == STRING:
+            raise self.error(
+                tok,
+                f"expected a name after '{desc}', found {tok.describe()} (dhcpd does not "
+                "accept a quoted name here)",
+            )
+        text, _ = self.dotted(desc, "a name")
+        if not all(_LABEL.fullmatch(label) for label in text.rstrip(".").split(".")):
+            raise self.error(tok, f"expected a name after '{desc}', found '{shorten(text)}'")
+        return text, False
+
+    def group(self, ctx: _Ctx, kw: Token) -> Node:
+        self.check_where(ctx, kw, "group")
+        tok = self.peek()
+        name, quoted = None, False
+        if tok.kind == STRING or tok.kind == WORD:
+            name, quoted = self._name("group", allow_string=True)
+        desc = "group" if name is None else f"group {quote(name) if quoted else name}"
+        open_brace = self.expect_open(desc)
+        node = Group(name, quoted, [], **self._pos(kw))
+        node.statements = self.body(
+            ctx.child("group", desc, subnet=None, pool=None), kw, open_brace
+        )
+        return node
+
+    def pool(self, ctx: _Ctx, kw: Token) -> Node:
+        self.check_where(ctx, kw, "pool")
+        open_brace = self.expect_open("pool")
+        node = Pool(None, [], **self._pos(kw))
+        node.statements = self.body(ctx.child("pool", "pool", pool=node), kw, open_brace)
+        ranges = [s for s in flatten_includes(node.statements) if isinstance(s, Range)]
+        if not ranges:
+            raise ParseError(
+                self.filename,
+                kw.line,
+                kw.column,
+                "a pool needs at least one range statement (dhcpd refuses an empty pool)",
+            )
+        peer = node.failover_peer
+        if peer is None and not node.no_failover_peer and ctx.shared is not None:
+            peer = ctx.shared.peer  # pools inherit a shared-network's 'failover peer "x";'
+        if peer is not None:
+            for rng in ranges:
+                if rng.dynamic_bootp:
+                    raise ParseError(
+                        rng.file,
+                        rng.line,
+                        rng.column,
+                        "range dynamic-bootp is not allowed in a pool with failover peer "
+                        f"{quote(peer)} (the failover protocol does not support dynamic BOOTP; "
+                        "put it in a pool of its own with 'no failover peer')",
+                    )
+        return node
+
+    def no(self, ctx: _Ctx, kw: Token) -> Node | None:
+        """``no failover peer`` in a pool. dhcpd 4.4 reads it WITHOUT a semicolon (and
+        rejects one); anywhere else ``no ...`` is an ordinary statement."""
+        if ctx.kind != "pool" or not self.peek().is_word("failover"):
+            return self.generic(ctx, [kw])
+        self.next()
+        self.expect_word("peer", "no failover")
+        after = self.peek()
+        if after.is_punct(";"):
+            raise self.error(
+                after,
+                "dhcpd 4.4 does not accept ';' after 'no failover peer' in a pool: write "
+                "'no failover peer' without the semicolon",
+            )
+        pool = ctx.pool
+        assert pool is not None
+        pool.failover_peer = None
+        pool.no_failover_peer = True
+        return None
+
+    def range(self, ctx: _Ctx, kw: Token) -> Node:
+        self.check_where(ctx, kw, "range")
+        dynamic_bootp = False
+        if self.peek().is_word("dynamic-bootp"):
+            self.next()
+            dynamic_bootp = True
+        desc = "range dynamic-bootp" if dynamic_bootp else "range"
+        first, _ = self.ipv4(desc)
+        last = None
+        if self.peek().kind == WORD:
+            last, _ = self.ipv4(_Lazy("{} {}", desc, first))
+        text = _Lazy("{} {}", desc, first) if last is None else _Lazy("{} {} {}", desc, first, last)
+        self.expect_semi(text)
+        node = Range(first, last, dynamic_bootp, **self._pos(kw))
+        low, high = int(first), int(node.end)
+        if ctx.subnet is not None:
+            subnet = ctx.subnet
+            if not _inside(subnet, low, high):
+                raise self.error(kw, f"{text}: the range is not inside subnet {subnet.cidr}")
+        elif ctx.shared is not None:
+            if not any(_inside(s, low, high) for s in ctx.shared.subnets):
+                raise self.error(
+                    kw,
+                    f"{text}: the range is not inside any subnet declared before it in "
+                    f"shared-network {quote(ctx.shared.name)}",
+                )
+        return node
+
+    def host(self, ctx: _Ctx, kw: Token) -> Node:
+        self.check_where(ctx, kw, "host")
+        name, _ = self._name("host", allow_string=False)
+        desc = f"host {name}"
+        open_brace = self.expect_open(desc)
+        node = Host(name, [], **self._pos(kw))
+        node.statements = self.body(ctx.child("host", desc, pool=None), kw, open_brace)
+        return node
+
+    def _class_name(self, desc: str) -> str:
+        tok = self.next()
+        if tok.kind != STRING:
+            raise self.error(
+                tok,
+                f"expected the class name as a quoted string after '{desc}', found "
+                f"{tok.describe()}",
+            )
+        return tok.value
+
+    def class_(self, ctx: _Ctx, kw: Token) -> Node:
+        self.check_where(ctx, kw, "class")
+        name = self._class_name("class")
+        desc = f"class {quote(name)}"
+        open_brace = self.expect_open(desc)
+        node = Class(name, [], **self._pos(kw))
+        node.statements = self.body(ctx.child("class", desc, pool=None), kw, open_brace)
+        return node
+
+    def subclass(self, ctx: _Ctx, kw: Token) -> Node:
+        self.check_where(ctx, kw, "subclass")
+        name = self._class_name("subclass")
+        desc = f"subclass {quote(name)}"
+        data: list[Token] = []
+        while True:
+            tok = self.peek()
+            if tok.kind == PUNCT and tok.value in ";{}" or tok.kind == EOF:
+                break
+            data.append(self.next())
+        if not data:
+            raise self.error(
+                self.peek(),
+                f"expected the subclass data after '{desc}', found {self.peek().describe()}",
+            )
+        data[0].space_before = True
+        desc = f"{desc} {join_tokens(data)}"
+        tok = self.next()
+        node = Subclass(name, data, None, **self._pos(kw))
+        if tok.kind == PUNCT and tok.value == ";":
+            return node
+        if tok.kind == PUNCT and tok.value == "{":
+            node.statements = self.body(ctx.child("class", desc, pool=None), kw, tok)
+            return node
+        raise self.error(
+            tok, f"expected ';' or '{{' after '{shorten(desc)}', found {tok.describe()}"
+        )
+
+    def conditional(self, ctx: _Ctx, kw: Token) -> Node:
+        node = Conditional([], **self._pos(kw))
+        kind, opener = "if", kw
+        while True:
+            condition = self._condition(kind)
+            open_brace = self.next()  # _condition stopped at '{'
+            desc = f"{kind} {join_tokens(condition)}"
+            statements = self.body(ctx.child("if", desc, pool=ctx.pool), opener, open_brace)
+            node.branches.append(Branch(kind, condition, statements, **self._pos(opener)))
+            nxt = self.peek()
+            if nxt.is_word("elsif"):
+                opener = self.next()
+                kind = "elsif"
+                continue
+            if nxt.is_word("else"):
+                opener = self.next()
+                if self.peek().is_word("if"):
+                    self.next()
+                    kind = "elsif"
+                    continue
+                open_brace = self.expect_open("else")
+                statements = self.body(ctx.child("if", "else", pool=ctx.pool), opener, open_brace)
+                node.branches.append(Branch("else", [], statements, **self._pos(opener)))
+            return node
+
+    def _condition(self, kind: str) -> list[Token]:
+        tokens: list[Token] = []
+        parens = 0
+        while True:
+            tok = self.peek()
+            if tok.kind == PUNCT:
+                value = tok.value
+                if value == "{" and not parens:
+                    break
+                if value in ";{}":
+                    if parens:
+                        raise self.error(
+                            tok, f"unbalanced '(' in '{shorten(kind + ' ' + join_tokens(tokens))}'"
+                        )
+                    raise self.error(
+                        tok,
+                        f"expected '{{' after '{shorten(kind + ' ' + join_tokens(tokens))}', "
+                        f"found {tok.describe()}",
+                    )
+                if value == "(":
+                    parens += 1
+                elif value == ")":
+                    parens -= 1
+                    if parens < 0:
+                        raise self.error(tok, "unbalanced ')'")
+            elif tok.kind == EOF:
+                raise self.error(
+                    tok,
+                    f"expected '{{' after '{shorten(kind + ' ' + join_tokens(tokens))}', found "
+                    "end of file",
+                )
+            tokens.append(self.next())
+        if not tokens:
+            raise self.error(self.peek(), f"expected a condition after '{kind}', found '{{'")
+        tokens[0].space_before = True
+        return tokens
+
+    def misplaced_else(self, ctx: _Ctx, kw: Token) -> Node:
+        raise self.error(kw, f"'{kw.value}' without a matching 'if'")
+
+    def option(self, ctx: _Ctx, kw: Token) -> Node:
+        if self.peek().is_word("space"):
+            self.next()
+            self.check_where(ctx, kw, "option-space")
+            name_tok = self.next()
+            if name_tok.kind != WORD or not _LABEL.fullmatch(name_tok.value):
+                raise self.error(
+                    name_tok,
+                    f"expected an option space name after 'option space', found "
+                    f"{name_tok.describe()}",
+                )
+            rest = self.span(f"option space {name_tok.value}")
+            return OptionSpace(name_tok.value, rest, **self._pos(kw))
+        name_tok = self.peek()
+        name, _ = self.dotted("option", "an option name")
+        parts = name.split(".")
+        if len(parts) > 2 or not all(_LABEL.fullmatch(p) for p in parts):
+            raise self.error(name_tok, f"invalid option name '{shorten(name)}'")
+        if self.peek().is_word("code"):
+            self.next()
+            self.check_where(ctx, kw, "option-definition")
+            code = self.number(f"option {name} code", 0, 65535)
+            eq = self.next()
+            if not eq.is_punct("="):
+                raise self.error(
+                    eq, f"expected '=' after 'option {name} code {code}', found {eq.describe()}"
+                )
+            fmt = self.span(f"option {name} code {code} =", braces=True)
+            if not fmt:
+                raise self.error(kw, f"option {name} code {code}: the format is missing")
+            return OptionDefinition(name, code, fmt, **self._pos(kw))
+        value = self.span(f"option {name}")
+        return OptionSetting(name, value, **self._pos(kw))
+
+    def allow_deny(self, ctx: _Ctx, kw: Token) -> Node:
+        subject = self.span(kw.lower)
+        if not subject:
+            raise self.error(
+                kw, f"'{kw.lower}' needs what to {kw.lower}, e.g. '{kw.lower} unknown-clients;'"
+            )
+        return AllowDeny(kw.lower, subject, **self._pos(kw))
+
+    def key(self, ctx: _Ctx, kw: Token) -> Node:
+        tok = self.peek()
+        if tok.kind == STRING:
+            self.next()
+            name, quoted, tokens = tok.value, True, [tok]
+        else:
+            name, tokens = self.dotted("key", "a key name")
+            quoted = False
+        nxt = self.peek()
+        if nxt.kind == PUNCT and nxt.value == "{":
+            open_brace = self.next()
+            desc = f"key {quote(name) if quoted else name}"
+            node = Key(name, quoted, [], **self._pos(kw))
+            node.statements = self.body(ctx.child("block", desc), kw, open_brace)
+            if self.peek().is_punct(";"):  # dhcpd accepts "key k { ... };"
+                self.next()
+            return node
+        # "key NAME;" (a reference, e.g. inside a zone): an ordinary statement.
+        tokens[0].space_before = True
+        return self.generic(ctx, [kw, *tokens])
+
+    def zone(self, ctx: _Ctx, kw: Token) -> Node:
+        tok = self.peek()
+        if tok.kind == STRING:
+            raise self.error(
+                tok,
+                "expected a zone name after 'zone', found a quoted string (dhcpd wants "
+                "the name unquoted, e.g. zone example.com. { ... })",
+            )
+        name, tokens = self.dotted("zone", "a zone name")
+        nxt = self.peek()
+        if not nxt.is_punct("{"):
+            tokens[0].space_before = True
+            return self.generic(ctx, [kw, *tokens])
+        open_brace = self.next()
+        node = Zone(name, [], **self._pos(kw))
+        node.statements = self.body(ctx.child("block", f"zone {name}"), kw, open_brace)
+        return node
+
+
+_HANDLERS = {
+    "include": _Parser.include,
+    "failover": _Parser.failover,
+    "subnet": _Parser.subnet,
+    "shared-network": _Parser.shared_network,
+    "group": _Parser.group,
+    "pool": _Parser.pool,
+    "range": _Parser.range,
+    "host": _Parser.host,
+    "class": _Parser.class_,
+    "subclass": _Parser.subclass,
+    "if": _Parser.conditional,
+    "elsif": _Parser.misplaced_else,
+    "else": _Parser.misplaced_else,
+    "option": _Parser.option,
+    "allow": _Parser.allow_deny,
+    "deny": _Parser.allow_deny,
+    "ignore": _Parser.allow_deny,
+    "key": _Parser.key,
+    "zone": _Parser.zone,
+    "no": _Parser.no,
+}
+
+
+def _inside(subnet: Subnet, low: int, high: int) -> bool:
+    mask = int(subnet.netmask)
+    network = int(subnet.network)
+    return low & mask == network and high & mask == network
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _session(
+    include_root, max_bytes: int, max_depth: int, max_include_depth: int, base: str | None = None
+) -> _Session:
+    root = None if include_root is None else os.path.realpath(os.fspath(include_root))
+    return _Session(root, base or root, max_bytes, max_depth, max_include_depth)
+
+
+def _parse(session: _Session, text: str, filename: str, real_path: str | None) -> Config:
+    if real_path is not None:
+        session.stack.append(real_path)
+    parser = _Parser(session, text, filename, real_path)
+    statements = parser.parse_statements(_Ctx("root", "", 0))
+    return Config(statements, file=filename, line=1, column=1)
+
+
+def parse_text(
+    text: str,
+    *,
+    filename: str = "<text>",
+    include_root: str | os.PathLike | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_include_depth: int = DEFAULT_MAX_INCLUDE_DEPTH,
+) -> Config:
+    """Parse dhcpd.conf text. ``include`` is refused unless ``include_root`` is given;
+    relative include paths are then taken from ``include_root``."""
+    if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise ParseError(
+            filename,
+            1,
+            1,
+            f"the configuration is larger than the limit of {max_bytes:,} bytes",
+        )
+    check_text(text, filename)
+    session = _session(include_root, max_bytes, max_depth, max_include_depth)
+    session.used_bytes = len(text)
+    return _parse(session, text, filename, None)
+
+
+def parse_bytes(
+    data: bytes,
+    *,
+    filename: str = "<upload>",
+    include_root: str | os.PathLike | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_include_depth: int = DEFAULT_MAX_INCLUDE_DEPTH,
+) -> Config:
+    """Parse an uploaded file's bytes (UTF-8; binary data is refused with its position)."""
+    if len(data) > max_bytes:
+        raise ParseError(
+            filename,
+            1,
+            1,
+            f"the file is {len(data):,} bytes, larger than the limit of {max_bytes:,} bytes",
+        )
+    text = decode_bytes(data, filename)
+    session = _session(include_root, max_bytes, max_depth, max_include_depth)
+    session.used_bytes = len(data)
+    return _parse(session, text, filename, None)
+
+
+def parse_file(
+    path: str | os.PathLike,
+    *,
+    include_root: str | os.PathLike | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_include_depth: int = DEFAULT_MAX_INCLUDE_DEPTH,
+) -> Config:
+    """Parse a file.
+
+    ``include "FILE";`` is followed only when FILE resolves (symlinks resolved) inside
+    ``include_root`` (default: the file's own directory). Relative include paths are taken
+    from the directory of THIS file, at every level, as dhcpd does when it runs in that
+    directory (dhcpd resolves them against its working directory, not the including file).
+    Input over ``max_bytes`` (all files together) is refused before it is read."""
+    filename = os.fspath(path)
+    real = os.path.realpath(filename)
+    if include_root is None:
+        include_root = os.path.dirname(real)
+    session = _session(
+        include_root, max_bytes, max_depth, max_include_depth, base=os.path.dirname(real)
+    )
+    try:
+        with open(filename, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise ParseError(
+                    filename,
+                    1,
+                    1,
+                    f"the file is {size:,} bytes, larger than the limit of {max_bytes:,} bytes",
+                )
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise ParseError(filename, 1, 1, "file not found") from None
+    except IsADirectoryError:
+        raise ParseError(filename, 1, 1, "not a regular file") from None
+    except PermissionError:
+        raise ParseError(filename, 1, 1, "permission denied") from None
+    if len(data) > max_bytes:
+        raise ParseError(
+            filename, 1, 1, f"the file is larger than the limit of {max_bytes:,} bytes"
+        )
+    session.used_bytes = len(data)
+    text = decode_bytes(data, filename)
+    return _parse(session, text, filename, real)
