@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import peers, pools, scopes, servers
+from .views import config, peers, pools, scopes, servers
 
 app_name = "failover"
 
@@ -29,4 +29,18 @@ urlpatterns = [
     path("servers/<int:pk>/peers/add/", peers.peer_create, name="peer_create"),
     path("peers/<int:pk>/edit/", peers.peer_edit, name="peer_edit"),
     path("peers/<int:pk>/delete/", peers.peer_delete, name="peer_delete"),
+    # Configurations (issue 3): rendered dhcpd.conf, dhcpd -t, relationships, migration
+    path("servers/<int:pk>/config/", config.server_config, name="server_config"),
+    path(
+        "servers/<int:pk>/config.conf",
+        config.server_config_download,
+        name="server_config_download",
+    ),
+    path(
+        "servers/<int:pk>/config/validate/",
+        config.server_config_validate,
+        name="server_config_validate",
+    ),
+    path("relationships/", config.relationship_list, name="relationship_list"),
+    path("scopes/<int:pk>/migrate/", config.scope_migrate, name="scope_migrate"),
 ]
