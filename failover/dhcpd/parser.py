@@ -33,6 +33,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 
 from .ast import (
@@ -519,32 +520,17 @@ class _Parser:
         if len(session.stack) > session.max_include_depth:
             raise self.error(tok, f"includes nested deeper than {session.max_include_depth} levels")
         try:
-            with open(real, "rb") as handle:
-                if not os.path.isfile(real):
-                    raise IsADirectoryError
-                size = os.fstat(handle.fileno()).st_size
-                self._charge(size, tok, f"include {shown}")
-                data = handle.read(session.max_bytes - session.used_bytes + 1)
-        except FileNotFoundError:
-            raise self.error(tok, f"include {shown}: file not found") from None
-        except IsADirectoryError:
-            raise self.error(tok, f"include {shown}: not a regular file") from None
-        except PermissionError:
-            raise self.error(tok, f"include {shown}: permission denied") from None
-        except OSError as exc:
-            raise self.error(tok, f"include {shown}: cannot read it ({exc.strerror})") from None
-        self._charge(len(data) - size, tok, f"include {shown}")
-        return real, real, decode_bytes(data, real)
-
-    def _charge(self, size: int, tok: Token, what: str) -> None:
-        session = self.session
-        session.used_bytes += size
-        if session.used_bytes > session.max_bytes:
+            data = _read_file(real, session.max_bytes - session.used_bytes)
+        except _TooBig as exc:
             raise self.error(
                 tok,
-                f"{what}: the configuration is larger than the limit of "
-                f"{session.max_bytes:,} bytes",
-            )
+                f"include {shown}: the file is {exc.size:,} bytes; with it the configuration "
+                f"would be larger than the limit of {session.max_bytes:,} bytes",
+            ) from None
+        except _ReadError as exc:
+            raise self.error(tok, f"include {shown}: {exc}") from None
+        session.used_bytes += len(data)
+        return real, real, decode_bytes(data, real)
 
     def failover(self, ctx: _Ctx, kw: Token) -> Node | None:
         peer_tok = self.expect_word("peer", "failover")
@@ -1125,6 +1111,59 @@ _HANDLERS = {
 }
 
 
+class _ReadError(Exception):
+    pass
+
+
+class _TooBig(_ReadError):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def _read_file(path: str, budget: int) -> bytes:
+    """Read a regular file of at most ``budget`` bytes (more: :class:`_ReadError`).
+
+    Opened non-blocking and checked with fstat, so a FIFO or a device cannot make the
+    parser hang, and a huge file is refused before it is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise _ReadError("file not found") from None
+    except PermissionError:
+        raise _ReadError("permission denied") from None
+    except OSError as exc:
+        raise _ReadError(f"cannot open it ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _ReadError("not a regular file")
+        if info.st_size > budget:
+            raise _TooBig(info.st_size)
+        chunks = []
+        total = 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > budget:  # the file grew while we read it
+                raise _TooBig(total)
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise _ReadError(f"cannot read it ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def _too_big(size: int, limit: int, what: str = "file") -> str:
+    return (
+        f"the {what} is {size:,} bytes, larger than the limit of {limit:,} bytes "
+        "(refused before parsing)"
+    )
+
+
 def _inside(subnet: Subnet, low: int, high: int) -> bool:
     mask = int(subnet.netmask)
     network = int(subnet.network)
@@ -1160,16 +1199,12 @@ def parse_text(
 ) -> Config:
     """Parse dhcpd.conf text. ``include`` is refused unless ``include_root`` is given;
     relative include paths are then taken from ``include_root``."""
-    if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise ParseError(
-            filename,
-            1,
-            1,
-            f"the configuration is larger than the limit of {max_bytes:,} bytes",
-        )
+    size = len(text) if len(text) > max_bytes else len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise ParseError(filename, 1, 1, _too_big(size, max_bytes, "text"))
     check_text(text, filename)
     session = _session(include_root, max_bytes, max_depth, max_include_depth)
-    session.used_bytes = len(text)
+    session.used_bytes = size
     return _parse(session, text, filename, None)
 
 
@@ -1184,12 +1219,7 @@ def parse_bytes(
 ) -> Config:
     """Parse an uploaded file's bytes (UTF-8; binary data is refused with its position)."""
     if len(data) > max_bytes:
-        raise ParseError(
-            filename,
-            1,
-            1,
-            f"the file is {len(data):,} bytes, larger than the limit of {max_bytes:,} bytes",
-        )
+        raise ParseError(filename, 1, 1, _too_big(len(data), max_bytes))
     text = decode_bytes(data, filename)
     session = _session(include_root, max_bytes, max_depth, max_include_depth)
     session.used_bytes = len(data)
@@ -1219,26 +1249,11 @@ def parse_file(
         include_root, max_bytes, max_depth, max_include_depth, base=os.path.dirname(real)
     )
     try:
-        with open(filename, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > max_bytes:
-                raise ParseError(
-                    filename,
-                    1,
-                    1,
-                    f"the file is {size:,} bytes, larger than the limit of {max_bytes:,} bytes",
-                )
-            data = handle.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise ParseError(filename, 1, 1, "file not found") from None
-    except IsADirectoryError:
-        raise ParseError(filename, 1, 1, "not a regular file") from None
-    except PermissionError:
-        raise ParseError(filename, 1, 1, "permission denied") from None
-    if len(data) > max_bytes:
-        raise ParseError(
-            filename, 1, 1, f"the file is larger than the limit of {max_bytes:,} bytes"
-        )
+        data = _read_file(filename, max_bytes)
+    except _TooBig as exc:
+        raise ParseError(filename, 1, 1, _too_big(exc.size, max_bytes)) from None
+    except _ReadError as exc:
+        raise ParseError(filename, 1, 1, str(exc)) from None
     session.used_bytes = len(data)
     text = decode_bytes(data, filename)
     return _parse(session, text, filename, real)
