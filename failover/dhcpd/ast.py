@@ -16,7 +16,7 @@ FailoverPeerRef        name  (``failover peer "x";`` in a shared-network)
 Subnet                 network, netmask, statements
 SharedNetwork          name, quoted, statements
 Group                  name, quoted, statements
-Pool                   failover_peer, statements (ranges are Range nodes in statements)
+Pool                   failover_peer, statements (Range nodes among them), no_failover_peer
 Range                  first, last, dynamic_bootp
 Host                   name, statements
 Class                  name, statements
@@ -30,6 +30,10 @@ Key                    name, quoted, statements
 Zone                   name, statements
 Include                path (as written), resolved, config (the included file's tree)
 =====================  ===============================================================
+
+``to_text(node)`` renders any node (a lone ``else`` branch excepted) as dhcpd.conf text;
+``node.text`` is the same. Known nodes are written from their fields, in a fixed layout;
+Statement/Block nodes from their tokens with canonical spacing (see tokenizer).
 """
 
 from __future__ import annotations
@@ -440,7 +444,10 @@ def _render(node: Node, indent: int, out: list[str], inline: bool) -> None:  # n
             out.append(f"{pad}}}")
         out.append("\n")
     elif isinstance(node, Branch):
-        _render(Conditional(branches=[node]), indent, out, inline)
+        if node.kind == "else":
+            raise ValueError("an 'else' branch is not valid dhcpd.conf on its own")
+        alone = Branch("if", node.condition, node.statements)
+        _render(Conditional(branches=[alone]), indent, out, inline)
     elif isinstance(node, OptionSpace):
         out.append(f"{pad}option space {node.name}{_span(node.rest)};\n")
     elif isinstance(node, OptionDefinition):

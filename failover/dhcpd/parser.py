@@ -4,28 +4,44 @@ Standalone: no Django. Text in, :mod:`failover.dhcpd.ast` dataclasses out::
 
     config = parse_file("/etc/dhcp/dhcpd.conf")            # includes beside the file
     config = parse_text(pasted, filename="upload")          # includes refused
+    config = parse_bytes(uploaded, filename="dhcpd.conf")   # UTF-8 checked
     print(to_text(config))                                  # valid dhcpd.conf again
 
+Errors are :class:`ParseError` (``file``, ``line``, ``column``, ``message``; ``str()`` is
+``"FILE, line L, column C: message"``); the first error stops the parse.
+
 What is interpreted (typed nodes): failover peer declarations with every statement of
-dhcpd 4.4, pool references to peers, subnet/netmask, shared-network, group, pool, range
-(with dynamic-bootp), host, class, subclass, if/elsif/else (conditions kept verbatim),
-option space / option definitions / option settings, allow/deny/ignore, key, zone and
-include. Everything else the grammar allows is kept as a generic :class:`Statement`
-(tokens up to ';') or :class:`Block` (header tokens + ``{ statements }``, parsed
-recursively), so nothing is lost.
+dhcpd 4.4, pool references to peers (and ``no failover peer``), subnet/netmask,
+shared-network, group, pool, range (with dynamic-bootp), host, class, subclass,
+if/elsif/else (conditions kept verbatim), option space / option definitions / option
+settings, allow/deny/ignore, key, zone and include. Everything else the grammar allows
+is kept as a generic :class:`Statement` (tokens up to ';') or :class:`Block` (header
+tokens + ``{ statements }``, parsed recursively), so nothing is lost.
 
 Checks that dhcpd itself makes while parsing are made here too, with the file, line
 and column of the offending token: where each declaration may appear, IPv4 addresses
-and netmasks, numbers in failover statements, ports 1-65535, split 0-256, hba of 32
-bytes, a declared peer for every pool reference, at least one range per pool, ranges
-inside their subnet, no ``range dynamic-bootp`` in a failover pool, the failover
-statements dhcpd requires (``peer address``; on a primary ``mclt`` and ``split`` or
-``hba``; no ``split``/``hba`` on a secondary). Cross-server rules are not the parser's.
+and netmasks, numbers in failover statements, hba of 32 bytes, a peer declared before
+every pool that names it, at least one range per pool, ranges inside their subnet (or,
+in a shared-network, inside one of its earlier subnets), no ``range dynamic-bootp`` in
+a failover pool, the failover statements dhcpd requires (``peer address``; on a
+primary ``mclt`` and ``split`` or ``hba``; no ``split``/``hba`` on a secondary).
+Deliberately stricter than dhcpd: ports must be 1-65535, netmasks contiguous, a
+statement may not be given twice in a failover peer, a pool names at most one peer,
+``range dynamic-bootp`` is refused in a failover pool whatever the order of the two
+statements. Rules that span several statements of the model (mclt on a secondary,
+split and hba together) or both servers are not the parser's: the model checks them.
+
+``include "FILE";`` is followed only when FILE, symlinks resolved, lies inside
+``include_root``; relative paths start from the top file's directory (``parse_file``)
+or ``include_root`` (``parse_text``), as dhcpd run in that directory would read them.
+Include loops, missing files, non-regular files and nesting beyond ``max_include_depth``
+are errors; a refused path is named but nothing outside the directory is ever opened.
 
 Hostile input: token sizes are capped (dhcpd's 1,499 bytes for strings and tokens),
 nesting is capped (``max_depth``, default 64; a ParseError, never a RecursionError),
-binary data is refused with its position, and the total input is capped by
-``max_bytes`` (default 16 MiB, refused before reading). Parsing is linear in the input.
+binary data is refused with its position, and the input (all files together) is capped
+by ``max_bytes`` (default 16 MiB), refused before it is read. Parsing is linear in the
+input (about 0.3 s per MB on a modest machine; see bench/parse_bench.py).
 """
 
 from __future__ import annotations
@@ -436,7 +452,9 @@ class _Parser:
         ``tokens`` are the tokens of the statement read so far (at least the first)."""
         first = tokens[0]
         parens = 0
-        label = first.lower in ("case", "default")
+        # switch labels end with ':' -- "case EXPR:" and a bare "default:"
+        case = first.lower == "case"
+        label = case or first.lower == "default"
         while True:
             tok = self.peek()
             kind = tok.kind
@@ -464,7 +482,7 @@ class _Parser:
                     parens -= 1
                     if parens < 0:
                         raise self.error(tok, "unbalanced ')'")
-                elif value == ":" and label and not parens:
+                elif value == ":" and label and not parens and (case or len(tokens) == 1):
                     self.next()
                     return Statement(tokens, ":", **self._pos(first))
             elif kind == EOF:

@@ -216,6 +216,19 @@ def test_failover_peer_hba_is_normalized_and_a_secondary_needs_no_mclt():
     roundtrip(config)
 
 
+def test_a_hostile_peer_name_stays_one_quoted_string():
+    name = 'x"; } subnet 10.9.0.0 netmask 255.255.255.0 { #\\'
+    config = parse(
+        f"failover peer {quote(name)} {{ primary; peer address 10.0.0.2; mclt 1; split 1; }}\n"
+        f"subnet 10.0.0.0 netmask 255.0.0.0 {{ pool {{ failover peer {quote(name)}; "
+        "range 10.0.0.5; } }\n"
+    )
+    assert config.statements[0].name == name
+    assert config.statements[1].pools[0].failover_peer == name
+    assert [type(s).__name__ for s in config.statements] == ["FailoverPeer", "Subnet"]
+    roundtrip(config)
+
+
 def test_pool_refers_to_a_declared_peer():
     config = parse(
         PEER + "subnet 10.0.0.0 netmask 255.255.255.0 {\n"
