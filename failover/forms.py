@@ -97,9 +97,14 @@ class PoolForm(forms.ModelForm):
         field.choices = choices
         if "failover_peer" not in (kwargs.get("initial") or {}):
             self.initial["failover_peer"] = str(self.instance.failover_peer_id or "")
-        for name in ("first_address", "last_address"):
+        net = scope.ip_network
+        examples = {
+            "first_address": net.network_address + 1,
+            "last_address": net.broadcast_address - 1,
+        }
+        for name, example in examples.items():
             self.fields[name].widget.attrs.update(
-                {"placeholder": str(scope.ip_network.network_address + 1), "spellcheck": "false"}
+                {"placeholder": f"e.g. {example}", "spellcheck": "false"}
             )
 
     def clean_failover_peer(self) -> FailoverPeer | str | None:

@@ -95,7 +95,6 @@
   function closeMenu(restoreFocus) {
     if (!menu || menu.hidden) return;
     menu.hidden = true;
-    menu.classList.remove("show");
     menu.innerHTML = "";
     if (restoreFocus && menuOpener) menuOpener.focus();
     menuOpener = null;
@@ -112,30 +111,30 @@
   function openMenu(host, items, x, y) {
     menu.innerHTML = "";
     items.forEach(function (item) {
-      const li = document.createElement("li");
-      li.setAttribute("role", "none");
+      // Not Bootstrap's .dropdown-menu: its keyboard handler would take over the arrow keys.
       const button = document.createElement("button");
       button.type = "button";
-      button.className = "dropdown-item";
+      button.className = "list-group-item list-group-item-action";
       button.setAttribute("role", "menuitem");
       button.textContent = item.label;
       button.addEventListener("click", function () {
         closeMenu(false);
         openItem(item);
       });
-      li.appendChild(button);
-      menu.appendChild(li);
+      menu.appendChild(button);
     });
     if (host.dataset.menuLabel) menu.setAttribute("aria-label", host.dataset.menuLabel);
     menuOpener = host;
     menu.hidden = false;
-    menu.classList.add("show");
+    // Placed in page coordinates, so it moves with the page when it scrolls.
     const width = menu.offsetWidth;
     const height = menu.offsetHeight;
-    menu.style.left = Math.max(0, Math.min(x, window.innerWidth - width - 4)) + "px";
-    menu.style.top = Math.max(0, Math.min(y, window.innerHeight - height - 4)) + "px";
+    const left = Math.max(0, Math.min(x, window.innerWidth - width - 4));
+    const top = Math.max(0, Math.min(y, window.innerHeight - height - 4));
+    menu.style.left = left + window.scrollX + "px";
+    menu.style.top = top + window.scrollY + "px";
     const first = menu.querySelector("[role=menuitem]");
-    if (first) first.focus();
+    if (first) first.focus({ preventScroll: true });
   }
 
   document.addEventListener("contextmenu", function (event) {
@@ -187,7 +186,6 @@
       if (!menu.contains(event.target)) closeMenu(false);
     });
     window.addEventListener("resize", function () { closeMenu(false); });
-    window.addEventListener("scroll", function () { closeMenu(false); }, true);
   }
 
   /* --- the failover peer form: primary-only fields ------------------------------------ */
