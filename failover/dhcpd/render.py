@@ -13,6 +13,11 @@ No value a user can enter can change the structure of the file:
   :func:`comment`, which turns anything that is not printable into an escape sequence, so a
   comment can never spill onto a second line.
 
+Global statements: ``authoritative;`` (each managed server is the DHCP server of the scopes it
+is given, so it should answer DHCPNAK to clients asking for addresses of another network, as
+ISC recommends for such servers), ``ddns-update-style none;`` (dhcpadmin manages no DNS
+updates) and ``omapi-port N;`` when the server has an OMAPI port (live state).
+
 A failover peer that no pool refers to is **not** declared: dhcpd refuses to start with an
 unreferenced peer ("failover configuration sanity check failed"), so declaring it would turn
 a harmless loose end into a server that does not start. It is written as a comment instead,
@@ -88,10 +93,10 @@ def number(value: int) -> str:
 
 
 def _peer_lines(peer: FailoverPeer) -> list[str]:
-    body: list[str] = [f"{peer.role};" if peer.role in ("primary", "secondary") else ""]
-    if not body[0]:
+    if peer.role not in FailoverPeer.Role.values:
         raise ValueError(f"failover peer {peer.name!r} has no valid role: {peer.role!r}")
-    body += [
+    body = [
+        f"{peer.role};",
         f"address {host(peer.address)};",
         f"port {number(peer.port)};",
         f"peer address {host(peer.peer_address)};",
