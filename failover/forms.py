@@ -50,21 +50,6 @@ class ScopeForm(forms.ModelForm):
             "max_lease_time",
         ]
 
-    def _post_clean(self) -> None:
-        # After the model's clean(), which normalized the network: a duplicate is a database
-        # constraint the form cannot check itself (the server is not one of its fields), so
-        # report it here, beside the field, instead of as a general error from the service.
-        super()._post_clean()
-        if self.has_error("network") or not self.instance.server_id:
-            return
-        duplicate = (
-            Scope.objects.filter(server_id=self.instance.server_id, network=self.instance.network)
-            .exclude(pk=self.instance.pk)
-            .exists()
-        )
-        if duplicate:
-            self.add_error("network", "This server already has a scope for this network.")
-
 
 class PoolForm(forms.ModelForm):
     """The `DHCP Address Pool` dialog.
@@ -206,15 +191,6 @@ class FailoverPeerForm(forms.ModelForm):
                     empty = "" if name == "hba" else None
                     cleaned[name] = empty
                     setattr(self.instance, name, empty)
-        name = cleaned.get("name")
-        if name:
-            taken = (
-                FailoverPeer.objects.filter(server=self.server, name=name)
-                .exclude(pk=self.instance.pk)
-                .exists()
-            )
-            if taken:
-                self.add_error("name", "This server already has a failover peer of this name.")
         return cleaned
 
 
