@@ -13,9 +13,13 @@
   }
 
   function focusFirstField(root) {
-    const field = root.querySelector(
-      "[autofocus], .is-invalid, input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea"
-    );
+    // Two queries: one selector list would return the first match in document order, so a
+    // field before the invalid one would win.
+    const field =
+      root.querySelector("[autofocus], .is-invalid") ||
+      root.querySelector(
+        "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea"
+      );
     if (field) field.focus();
   }
 
@@ -26,7 +30,15 @@
     const instance = modal();
     if (instance && !modalEl.classList.contains("show")) {
       instance.show();
-    } else {
+    } else if (!instance) {
+      focusFirstField(modalContent);
+    }
+  });
+
+  // A dialog swapped into the open modal gets focus once settled: until then htmx leaves the
+  // old attributes on an element that kept its id (a field's new is-invalid is not there yet).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target === modalContent && modalEl.classList.contains("show")) {
       focusFirstField(modalContent);
     }
   });
