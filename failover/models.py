@@ -4,11 +4,32 @@ The rules that concern one object live here (``clean()`` and database constraint
 forms, the admin, the services and the importer all get them. Rules that change several rows
 at once (first-peer assignment, delete-and-repoint, the last-referrer rule) live in
 ``failover.services``.
+
+Imported dhcpd.conf files (``failover.dhcpd.importer``) are held in the same models. What
+the model has no field for is kept verbatim (the parser's canonical text) in a
+``statements`` list on the object it was declared in: a server (top level), a
+``ScopeGroup`` (a ``shared-network`` or ``group`` that holds scopes), a scope (inside a
+``subnet``) or an address pool (inside a ``pool``). Each list entry is
+``[position, text]`` (a statement, verbatim) or ``[position, {...}]`` (a place holder:
+``{"field": name}`` for a model field written at that place, ``{"peers": true}`` for the
+failover peer declarations, ``{"peer": name}`` for a shared-network's
+``failover peer "NAME";``). Scopes, groups and pool blocks carry a ``position`` in the
+body of their container, so the renderer writes everything back in the file's order.
+Objects made in dhcpadmin have no position and an empty list; they are written in the
+renderer's usual order. One ``AddressPool`` is one ``range``: the ranges of one
+``pool { }`` block share its container and position (and its statements); ``bare``
+pools are ``range`` statements written directly in a subnet.
+
+The overlap rule has one home, :func:`find_overlaps` (one sort and one sweep), used by
+``Scope.clean()``, ``AddressPool.clean()`` and, for a whole file at once, the importer.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,6 +47,7 @@ from .validators import (
 )
 
 PORT_VALIDATORS = [MinValueValidator(1), MaxValueValidator(65535)]
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _is_safe_name(value: str) -> bool:
@@ -37,6 +59,91 @@ def _is_safe_name(value: str) -> bool:
 
 
 MIN_PREFIX, MAX_PREFIX = 8, 30
+
+T = TypeVar("T")
+
+
+def find_overlaps(items: Iterable[tuple[int, int, T]]) -> list[tuple[T, T]]:
+    """Every pair of overlapping closed intervals ``(low, high, obj)``, as ``(obj, other)``
+    where ``other`` starts first (or at the same address).
+
+    The one home of the overlap rule (scopes of a server, pools of a scope): one sort and
+    one sweep that keeps only the intervals still open, so a set without overlaps costs
+    O(n log n), not the O(n^2) of comparing each object with all the others.
+    """
+    open_: list[tuple[int, T]] = []  # (high, obj) of the intervals that reach this far
+    pairs: list[tuple[T, T]] = []
+    for low, high, obj in sorted(items, key=lambda item: (item[0], item[1])):
+        open_ = [entry for entry in open_ if entry[0] >= low]
+        pairs.extend((obj, other) for _, other in open_)
+        open_.append((high, obj))
+    return pairs
+
+
+def scope_overlap_message(scope: Scope, other: Scope) -> str:
+    if other.network == scope.network:
+        return "This server already has a scope for this network."
+    return f"Overlaps scope {other.network} on this server."
+
+
+def pool_overlap_message(pool: AddressPool, other: AddressPool) -> str:
+    return f"Overlaps the pool {other.first_address}-{other.last_address}."
+
+
+def _interval(net: ipaddress.IPv4Network) -> tuple[int, int]:
+    return int(net.network_address), int(net.broadcast_address)
+
+
+def _overlapping(obj: T, pairs: list[tuple[T, T]]) -> list[T]:
+    """The objects that ``obj`` overlaps, from :func:`find_overlaps` pairs."""
+    out = []
+    for a, b in pairs:
+        if a is obj:
+            out.append(b)
+        elif b is obj:
+            out.append(a)
+    return out
+
+
+def check_statements(value: Any) -> None:
+    """The ``statements`` list of an imported object: ``[position, text]`` entries (a
+    verbatim statement) and ``[position, {...}]`` place holders (see the module docstring)."""
+    if not isinstance(value, list):
+        raise ValidationError("The kept statements must be a list.")
+    for entry in value:
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and isinstance(entry[0], int)
+            and not isinstance(entry[0], bool)
+            and entry[0] >= 0
+            and isinstance(entry[1], str | dict)
+        ):
+            raise ValidationError(f"Not a kept statement: {entry!r}")
+        if isinstance(entry[1], str) and "\x00" in entry[1]:
+            raise ValidationError("A kept statement cannot contain a NUL character.")
+
+
+def statements_field(help_text: str, *, null: bool = False) -> models.JSONField:
+    return models.JSONField(
+        "Kept statements",
+        default=None if null else list,
+        null=null,
+        blank=True,
+        editable=False,
+        validators=[check_statements],
+        help_text=help_text,
+    )
+
+
+def position_field() -> models.PositiveIntegerField:
+    return models.PositiveIntegerField(
+        "Position",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Place in the body of its container in the imported file (empty: made here).",
+    )
 
 
 class DhcpServer(models.Model):
@@ -61,6 +168,12 @@ class DhcpServer(models.Model):
         validators=PORT_VALIDATORS,
         help_text="If set, rendered as omapi-port so live state can be read.",
     )
+    statements = statements_field(
+        "Top-level statements of the imported dhcpd.conf that have no field here, verbatim. "
+        "Empty (null) for a server made in dhcpadmin, which is written with "
+        "'authoritative;' and 'ddns-update-style none;'.",
+        null=True,
+    )
 
     class Meta:
         ordering = ["name"]
@@ -68,6 +181,77 @@ class DhcpServer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def imported(self) -> bool:
+        """True once a dhcpd.conf was imported: the file's top level is then kept as is."""
+        return self.statements is not None
+
+
+_DOTTED_NAME = re.compile(r"\A[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?\Z")
+
+
+class ScopeGroup(models.Model):
+    """A ``shared-network`` or ``group`` declaration of an imported file that holds scopes.
+
+    Its subnets (``Scope.group``), pools declared in it (``AddressPool.group``, a
+    shared-network's pools may take ranges of several of its subnets), nested groups
+    (``parent``) and its own statements, verbatim, are written back inside it. A group that
+    holds no scope is not a ScopeGroup: it is kept verbatim where it was.
+    """
+
+    class Kind(models.TextChoices):
+        SHARED_NETWORK = "shared-network", "Shared network"
+        GROUP = "group", "Group"
+
+    server = models.ForeignKey(DhcpServer, on_delete=models.CASCADE, related_name="scope_groups")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    kind = models.CharField("Kind", max_length=14, choices=Kind.choices)
+    name = models.CharField("Name", max_length=253, blank=True)
+    quoted = models.BooleanField("Quoted name", default=False)
+    position = position_field()
+    statements = statements_field("Statements of the block that have no field here, verbatim.")
+
+    class Meta:
+        ordering = ["server__name", "position", "pk"]
+        verbose_name = "shared network or group"
+
+    def __str__(self) -> str:
+        return self.header
+
+    @property
+    def header(self) -> str:
+        """How the block opens in dhcpd.conf (without the brace)."""
+        if not self.name and self.kind == self.Kind.GROUP:
+            return "group"
+        if self.quoted:
+            from .dhcpd.tokenizer import quote
+
+            return f"{self.kind} {quote(self.name)}"
+        return f"{self.kind} {self.name}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.kind == self.Kind.SHARED_NETWORK and not self.name:
+            errors["name"] = "A shared-network needs a name."
+        if self.name:
+            if _CONTROL_CHARS.search(self.name):
+                errors["name"] = "Control characters are not allowed in the name."
+            elif not self.quoted and not _DOTTED_NAME.match(self.name):
+                errors["name"] = (
+                    "An unquoted name is letters, digits, '-' and '_' in dot-separated labels."
+                )
+            elif len(self.name.encode("utf-8")) > 1024:
+                errors["name"] = "The name is too long."
+        if self.parent_id is not None:
+            if self.parent_id == self.pk:
+                errors["parent"] = "A group cannot contain itself."
+            elif self.parent.server_id != self.server_id:
+                errors["parent"] = "The enclosing group must be on the same server."
+        if errors:
+            raise ValidationError(errors)
 
 
 class ScopeQuerySet(models.QuerySet):
@@ -116,6 +300,19 @@ class Scope(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Seconds.",
     )
+    group = models.ForeignKey(
+        ScopeGroup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="scopes",
+        verbose_name="Shared network or group",
+    )
+    position = position_field()
+    statements = statements_field(
+        "Statements of the subnet that have no field here, verbatim (hosts, other options, …)."
+    )
 
     objects = ScopeQuerySet.as_manager()
 
@@ -136,8 +333,9 @@ class Scope(models.Model):
     def ip_network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.network)
 
-    def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
+    def clean_network(self) -> ipaddress.IPv4Network:
+        """Check the network (CIDR form, no host bits, prefix length) and normalise it.
+        No query: the importer calls it for every scope of a file."""
         value = (self.network or "").strip()
         if "/" not in value:
             raise ValidationError(
@@ -157,18 +355,11 @@ class Scope(models.Model):
                 {"network": f"The prefix length must be between /{MIN_PREFIX} and /{MAX_PREFIX}."}
             )
         self.network = str(net)
-        if self.server_id:
-            for other in Scope.objects.filter(server_id=self.server_id).exclude(pk=self.pk):
-                if other.network == self.network:
-                    # Also a database constraint; reported here so it lands on the field (and
-                    # forms that leave out `server` still see it).
-                    errors.setdefault("network", []).append(
-                        "This server already has a scope for this network."
-                    )
-                elif other.ip_network.overlaps(net):
-                    errors.setdefault("network", []).append(
-                        f"Overlaps scope {other.network} on this server."
-                    )
+        return net
+
+    def own_errors(self) -> dict[str, list[str]]:
+        """The rules of this scope alone (no query): lease times, its group's server."""
+        errors: dict[str, list[str]] = {}
         if (
             self.default_lease_time
             and self.max_lease_time
@@ -177,6 +368,24 @@ class Scope(models.Model):
             errors.setdefault("default_lease_time", []).append(
                 "The default lease time cannot exceed the max lease time."
             )
+        if self.group_id is not None and self.group.server_id != self.server_id:
+            errors.setdefault("group", []).append(
+                "The shared network or group must be on the same server."
+            )
+        return errors
+
+    def clean(self) -> None:
+        net = self.clean_network()
+        errors = self.own_errors()
+        if self.server_id:
+            others = list(Scope.objects.filter(server_id=self.server_id).exclude(pk=self.pk))
+            pairs = find_overlaps(
+                [(*_interval(net), self)] + [(*_interval(o.ip_network), o) for o in others]
+            )
+            for other in sorted(_overlapping(self, pairs), key=lambda o: others.index(o)):
+                # A duplicate network is also a database constraint; reported here so it
+                # lands on the field (and forms that leave out `server` still see it).
+                errors.setdefault("network", []).append(scope_overlap_message(self, other))
         if self.pk and "network" not in errors:
             for pool in self.pools.all():
                 if not pool.fits_in(net):
@@ -295,6 +504,10 @@ class FailoverPeer(models.Model):
         verbose_name="Partner Server",
         help_text="The managed server at the peer address; found from the peer address if empty.",
     )
+    statements = statements_field(
+        "Statements of the declaration that have no field here, verbatim "
+        "(e.g. 'peer max-response-delay 30;')."
+    )
 
     objects = FailoverPeerQuerySet.as_manager()
 
@@ -361,6 +574,24 @@ class FailoverPeer(models.Model):
         return self.role == self.Role.PRIMARY
 
     def clean(self) -> None:
+        errors = self.own_errors()
+        if (
+            "name" not in errors
+            and self.server_id
+            and self.name
+            and _is_safe_name(self.name)  # else reported by the field; and no NUL in a query
+            and FailoverPeer.objects.filter(server_id=self.server_id, name=self.name)
+            .exclude(pk=self.pk)
+            .exists()
+        ):
+            # Also a database constraint; reported here so it lands on the field.
+            errors["name"] = "This server already has a failover peer of this name."
+        if errors:
+            raise ValidationError(errors)
+
+    def own_errors(self) -> dict[str, str]:
+        """The rules of this one declaration (no query): role rules, addresses, percentages,
+        balance times, partner. The database constraints say the same."""
         errors: dict[str, str] = {}
         if self.role == self.Role.SECONDARY:
             for field in self.PRIMARY_ONLY_FIELDS:
@@ -376,16 +607,6 @@ class FailoverPeer(models.Model):
                 errors["split"] = "A primary failover peer needs a split index (or an hba)."
         if self.address and self.peer_address and self.address == self.peer_address:
             errors["peer_address"] = "The peer address must differ from the address."
-        if (
-            self.server_id
-            and self.name
-            and _is_safe_name(self.name)  # else reported by the field; and no NUL in a query
-            and FailoverPeer.objects.filter(server_id=self.server_id, name=self.name)
-            .exclude(pk=self.pk)
-            .exists()
-        ):
-            # Also a database constraint; reported here so it lands on the field.
-            errors["name"] = "This server already has a failover peer of this name."
         # An empty field means dhcpd's default, which the other field is compared with.
         ownership = self.max_lease_ownership
         misbalance = self.max_lease_misbalance
@@ -409,8 +630,7 @@ class FailoverPeer(models.Model):
             )
         if self.partner_server_id and self.partner_server_id == self.server_id:
             errors["partner_server"] = "The partner must be another server."
-        if errors:
-            raise ValidationError(errors)
+        return errors
 
 
 class AddressPoolQuerySet(models.QuerySet):
@@ -435,12 +655,60 @@ class AddressPool(models.Model):
         related_name="pools",
         verbose_name="Failover Peer",
     )
+    # How the pool is written (kept from an imported file; see the module docstring).
+    group = models.ForeignKey(
+        ScopeGroup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="pools",
+        verbose_name="Declared in",
+        help_text="The shared network whose 'pool' block holds this range (empty: the scope).",
+    )
+    position = position_field()
+    bare = models.BooleanField(
+        "Bare range",
+        default=False,
+        editable=False,
+        help_text="Written as a 'range' statement directly in the subnet, without 'pool { }'.",
+    )
+    dynamic_bootp = models.BooleanField(
+        "Dynamic BOOTP",
+        default=False,
+        editable=False,
+        help_text="'range dynamic-bootp': never in a failover pool.",
+    )
+
+    class PeerStatement(models.TextChoices):
+        NAMED = "", "Named in the pool"
+        INHERIT = "inherit", "Taken from the shared network"
+        NONE = "none", "'no failover peer'"
+
+    peer_statement = models.CharField(
+        "Failover peer statement",
+        max_length=7,
+        choices=PeerStatement.choices,
+        default="",
+        blank=True,
+        editable=False,
+    )
+    statements = statements_field(
+        "Statements of the pool block that have no field here, verbatim (allow, deny, …)."
+    )
 
     objects = AddressPoolQuerySet.as_manager()
 
     class Meta:
         ordering = ["scope__server__name", "scope__network", "first_address"]
         verbose_name = "address pool"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dynamic_bootp=False) | Q(failover_peer__isnull=True),
+                name="pool_no_dynamic_bootp_with_peer",
+                violation_error_message="A 'range dynamic-bootp' cannot be in a failover pool.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_address}-{self.last_address}"
@@ -464,13 +732,17 @@ class AddressPool(models.Model):
         usable = (net.network_address + 1, net.broadcast_address - 1)
         return usable[0] <= self.first_ip and self.last_ip <= usable[1]
 
-    def clean(self) -> None:
+    def own_errors(self) -> dict[str, list[str]]:
+        """The rules of this pool alone (no query once scope, peer and group are loaded):
+        inside its scope, off the network and broadcast addresses, first <= last, a peer of
+        the same server, no dynamic BOOTP with a peer, a shared network that holds its scope.
+        """
         if not (self.first_address and self.last_address and self.scope_id):
-            return
+            return {}
         try:
             first, last = self.first_ip, self.last_ip
         except ValueError:
-            return  # not an IPv4 address: already reported by the field's own validation
+            return {}  # not an IPv4 address: already reported by the field's own validation
         errors: dict[str, list[str]] = {}
         net = self.scope.ip_network
         for field, ip in (("first_address", first), ("last_address", last)):
@@ -482,14 +754,54 @@ class AddressPool(models.Model):
                 errors.setdefault(field, []).append(f"{ip} is the broadcast address of {net}.")
         if not errors and first > last:
             errors["last_address"] = ["The last address must not be lower than the first."]
-        if not errors:
-            for other in AddressPool.objects.filter(scope_id=self.scope_id).exclude(pk=self.pk):
-                if other.first_ip <= last and first <= other.last_ip:
-                    errors.setdefault("first_address", []).append(
-                        f"Overlaps the pool {other.first_address}-{other.last_address}."
-                    )
         if self.failover_peer_id and self.failover_peer.server_id != self.scope.server_id:
             errors["failover_peer"] = ["The failover peer must be a peer of the same server."]
+        if self.failover_peer_id and self.dynamic_bootp:
+            errors.setdefault("failover_peer", []).append(
+                "A 'range dynamic-bootp' cannot be in a failover pool (the failover protocol "
+                "does not support dynamic BOOTP)."
+            )
+        if self.group_id is not None:
+            if self.bare:
+                errors.setdefault("group", []).append(
+                    "A bare range belongs to its subnet, not to a shared network."
+                )
+            elif not self._group_holds_scope():
+                errors.setdefault("group", []).append(
+                    f"The pool is declared in {self.group}, which does not hold scope "
+                    f"{self.scope.network}."
+                )
+        return errors
+
+    def _group_holds_scope(self) -> bool:
+        group = self.scope.group
+        seen = 0
+        while group is not None and seen < 100:
+            if group.pk == self.group_id or group is self.group:
+                return True
+            group = group.parent
+            seen += 1
+        return False
+
+    def clean(self) -> None:
+        errors = self.own_errors()
+        if "first_address" in errors or "last_address" in errors:
+            raise ValidationError(errors)
+        try:
+            first, last = self.first_ip, self.last_ip
+        except (ValueError, TypeError):
+            first = last = None
+        if first is None or not self.scope_id:
+            if errors:
+                raise ValidationError(errors)
+            return
+        others = list(AddressPool.objects.filter(scope_id=self.scope_id).exclude(pk=self.pk))
+        pairs = find_overlaps(
+            [(int(first), int(last), self)] + [(int(o.first_ip), int(o.last_ip), o) for o in others]
+        )
+        overlapping = sorted(_overlapping(self, pairs), key=lambda o: others.index(o))
+        for other in overlapping:
+            errors.setdefault("first_address", []).append(pool_overlap_message(self, other))
         if errors:
             raise ValidationError(errors)
 
