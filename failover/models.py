@@ -38,6 +38,7 @@ from django.db import models
 from django.db.models import Count, Q
 
 from .validators import (
+    is_ipv4,
     validate_domain_name,
     validate_hba,
     validate_host,
@@ -48,6 +49,15 @@ from .validators import (
 
 PORT_VALIDATORS = [MinValueValidator(1), MaxValueValidator(65535)]
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def ipv4_address(value: str) -> ipaddress.IPv4Address:
+    """``ipaddress.IPv4Address(value)``, several times faster for text in the usual form
+    (the importer reads tens of thousands); anything else takes the ordinary path."""
+    if isinstance(value, str) and is_ipv4(value):
+        a, b, c, d = value.split(".")
+        return ipaddress.IPv4Address((int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d))
+    return ipaddress.IPv4Address(value)
 
 
 def _is_safe_name(value: str) -> bool:
@@ -331,7 +341,11 @@ class Scope(models.Model):
 
     @property
     def ip_network(self) -> ipaddress.IPv4Network:
-        return ipaddress.IPv4Network(self.network)
+        cached = self.__dict__.get("_ip_network")
+        if cached is None or cached[0] != self.network:  # parsed once per value
+            cached = (self.network, ipaddress.IPv4Network(self.network))
+            self.__dict__["_ip_network"] = cached
+        return cached[1]
 
     def clean_network(self) -> ipaddress.IPv4Network:
         """Check the network (CIDR form, no host bits, prefix length) and normalise it.
@@ -341,8 +355,12 @@ class Scope(models.Model):
             raise ValidationError(
                 {"network": "Enter an IPv4 network in CIDR form, e.g. 10.0.0.0/24."}
             )
+        address, _, prefix = value.partition("/")
         try:
-            iface = ipaddress.IPv4Interface(value)
+            if is_ipv4(address) and prefix.isascii() and prefix.isdigit() and len(prefix) < 3:
+                iface = ipaddress.IPv4Interface((ipv4_address(address), int(prefix)))
+            else:  # the slow path, which explains what is wrong
+                iface = ipaddress.IPv4Interface(value)
         except ValueError:
             raise ValidationError(
                 {"network": "Enter an IPv4 network in CIDR form, e.g. 10.0.0.0/24."}
@@ -715,11 +733,11 @@ class AddressPool(models.Model):
 
     @property
     def first_ip(self) -> ipaddress.IPv4Address:
-        return ipaddress.IPv4Address(self.first_address)
+        return ipv4_address(self.first_address)
 
     @property
     def last_ip(self) -> ipaddress.IPv4Address:
-        return ipaddress.IPv4Address(self.last_address)
+        return ipv4_address(self.last_address)
 
     @property
     def size(self) -> int:
