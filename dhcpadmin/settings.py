@@ -5,6 +5,11 @@ DEBUG          "1"/"true" to enable debug mode (default off)
 ALLOWED_HOSTS  comma-separated host names (default: localhost names when DEBUG is on)
 DATABASE_URL   e.g. postgres://user:pass@host:5432/dhcpadmin (default: SQLite file db.sqlite3)
 DHCPD_PATH     the dhcpd binary used to validate rendered configs (default "dhcpd" on PATH)
+DHCPD_IMPORT_INCLUDE_ROOT  the only directory whose files `include "FILE";` may read when
+               `manage.py import_dhcpd_conf` imports a file (default: the imported file's own
+               directory); the Import Configuration page never follows includes
+DHCPD_IMPORT_MAX_BYTES     the largest dhcpd.conf the Import Configuration page takes
+               (default 8 MiB); the command takes up to the parser's 16 MiB
 """
 
 import os
@@ -114,3 +119,10 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cook
 X_FRAME_OPTIONS = "DENY"
 
 DHCPD_PATH = os.environ.get("DHCPD_PATH", "dhcpd")
+
+# Importing dhcpd.conf files (failover.dhcpd.importer).
+DHCPD_IMPORT_INCLUDE_ROOT = os.environ.get("DHCPD_IMPORT_INCLUDE_ROOT") or None
+DHCPD_IMPORT_MAX_BYTES = int(os.environ.get("DHCPD_IMPORT_MAX_BYTES", str(8 * 1024 * 1024)))
+# The import preview posts the text back with OK: form fields may hold that much (plus room
+# for the rest of the form). Larger requests get a clear message, not a 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = DHCPD_IMPORT_MAX_BYTES + 256 * 1024

@@ -1,0 +1,1405 @@
+"""Import a parsed dhcpd.conf into the model: tree -> desired state -> validated plan.
+
+Three steps, each testable on its own:
+
+1. :func:`desired_state` turns the parser's tree (:mod:`failover.dhcpd.ast`) into plain
+   dataclasses (:class:`Desired`): what the server should hold after the import. No
+   database, no Django models.
+2. :func:`plan_import` compares the desired state with what is stored for the server and
+   validates the result with the models' own rule functions (``clean_fields``,
+   ``Scope.clean_network``, ``own_errors``, and :func:`failover.models.find_overlaps` for
+   the set-wide overlap rules, once for the whole file). It returns an :class:`ImportPlan`:
+   created / changed (field: old -> new) / deleted / kept verbatim, the failover
+   relationships the import gives (with the pair check), and the model instances to write.
+   A file the model cannot hold raises :class:`ConfigImportError` with file, line, column
+   and a clear message for every problem found; nothing is written.
+3. ``failover.services.config_import`` applies a plan in one transaction (bulk writes).
+
+What is held in the model, and how
+----------------------------------
+- ``failover peer "NAME" { ... }`` (at the top level or in a shared-network): a
+  FailoverPeer with every statement; ``peer max-response-delay`` and the like, which have
+  no field, are kept verbatim in the peer. Absent ``port``/``peer port`` are stored as
+  dhcpd's default 647, an absent role as primary (what dhcpd assumes). dhcpadmin needs
+  ``address``, ``max-response-delay`` and ``max-unacked-updates`` (the man page requires
+  the last two): a peer without them is an error, not a silent default.
+- ``subnet``: a Scope. ``option routers``, ``option domain-name-servers`` (IPv4 address
+  lists), ``option domain-name``, ``default-lease-time`` and ``max-lease-time`` written once
+  directly in the subnet go into the scope's fields, at their place in the subnet (a
+  place holder in ``statements`` keeps the order, which matters next to conditionals). A
+  value the field cannot hold (a host name in ``routers``, a default lease time above the
+  max, an option given twice) is kept verbatim instead, and the plan says so.
+- ``shared-network``, and a ``group`` that holds subnets: a ScopeGroup (nested through
+  ``parent``); their subnets are Scopes with ``group`` set. A group that holds no subnet
+  (hosts, parameters) is kept verbatim. A failover peer declared inside a shared-network is
+  written at the top level and a ``failover peer "NAME";`` reference takes its place in the
+  shared-network: dhcpd reads both the same way (a declaration there also names the
+  shared-network's peer).
+- ``pool { ... }``: one AddressPool per ``range`` (the pool's statements, verbatim, and its
+  place in its container are shared by its ranges; the renderer writes them back as one
+  block). A pool in a shared-network may take ranges of several of its subnets: each range
+  belongs to the scope that contains it and records the shared-network it is declared in.
+  The pool's failover peer is what dhcpd uses: the peer it names, none after
+  ``no failover peer``, else the shared-network's peer at that point (``peer_statement``
+  records which, so the text comes back the same way).
+- ``range`` directly in a subnet: an AddressPool with ``bare`` set, written back as a
+  ``range`` statement. dhcpd puts such ranges in an ad-hoc pool that never has a failover
+  peer. ``range A;`` is the pool A-A. ``range dynamic-bootp``: ``dynamic_bootp``.
+- ``omapi-port N;`` at the top level: the server's OMAPI Port.
+- Everything else (hosts, classes, subclasses, option definitions and spaces, conditionals,
+  keys, zones, allow/deny, other options and statements): kept verbatim (the parser's
+  canonical text, comments dropped, includes inlined) in the object it was declared in, at
+  its place. A subnet inside a group inside a subnet, or anything else the model cannot
+  hold, is an error at its line.
+
+The import reproduces the FILE: it is its own domain operation, not a sequence of page
+actions, so the first-peer rule and the last-referrer rule do not apply (a pool without a
+peer in the file stays without one; a peer the file no longer declares is deleted after
+its pools changed). ``partner_server`` is left as it is: the pair check
+(:mod:`failover.dhcpd.pair`) finds the partner from the peer's name and addresses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from failover.models import (
+    AddressPool,
+    DhcpServer,
+    FailoverPeer,
+    Scope,
+    ScopeGroup,
+    check_statements,
+    find_overlaps,
+)
+from failover.validators import is_ipv4, split_list
+
+from . import ast
+from .ast import flatten_includes, to_text
+from .tokenizer import PUNCT, STRING, WORD, ParseError
+
+#: Peer fields read from the file (everything but the server, the name and the partner).
+PEER_FIELDS = (
+    "role",
+    "address",
+    "port",
+    "peer_address",
+    "peer_port",
+    "max_response_delay",
+    "max_unacked_updates",
+    "mclt",
+    "split",
+    "hba",
+    "load_balance_max_seconds",
+    "auto_partner_down",
+    "max_lease_misbalance",
+    "max_lease_ownership",
+    "min_balance",
+    "max_balance",
+)
+SCOPE_OPTION_FIELDS = (
+    "routers",
+    "domain_name_servers",
+    "domain_name",
+    "default_lease_time",
+    "max_lease_time",
+)
+_OPTION_FIELDS = {
+    "routers": "routers",
+    "domain-name-servers": "domain_name_servers",
+    "domain-name": "domain_name",
+}
+_STATEMENT_FIELDS = {
+    "default-lease-time": "default_lease_time",
+    "max-lease-time": "max_lease_time",
+}
+_MAX_INT = 2**31 - 1
+MAX_ERRORS = 50
+
+Loc = tuple[str, int, int]
+
+
+class ConfigImportError(ParseError):
+    """The file parses but the model cannot hold it. ``errors`` holds every problem found
+    (each a ParseError with file, line and column); the exception itself is the first one,
+    and ``str()`` lists them all, one per line."""
+
+    def __init__(self, errors: list[ParseError]) -> None:
+        self.errors = errors
+        first = errors[0]
+        super().__init__(first.file, first.line, first.column, first.message)
+
+    def __str__(self) -> str:
+        return "\n".join(ParseError.__str__(e) for e in self.errors)
+
+    def __reduce__(self):
+        return (type(self), (self.errors,))
+
+
+# --------------------------------------------------------------------------- desired state
+
+
+def _loc() -> Any:
+    return field(default=("", 0, 0), compare=False, repr=False)
+
+
+@dataclass
+class ServerState:
+    omapi_port: int | None = None
+    statements: list = field(default_factory=list)
+
+
+@dataclass
+class PeerState:
+    name: str
+    fields: dict[str, Any]
+    statements: list
+    loc: Loc = _loc()
+
+
+@dataclass
+class GroupState:
+    key: tuple
+    label: str
+    kind: str
+    name: str
+    quoted: bool
+    parent: tuple | None
+    position: int
+    statements: list = field(default_factory=list)
+    loc: Loc = _loc()
+
+
+@dataclass
+class ScopeState:
+    network: str
+    group: tuple | None
+    position: int | None
+    options: dict[str, Any]
+    statements: list = field(default_factory=list)
+    loc: Loc = _loc()
+    low: int = field(default=0, compare=False, repr=False)  # network and broadcast address
+    high: int = field(default=0, compare=False, repr=False)
+
+
+@dataclass
+class PoolState:
+    first_address: str
+    last_address: str
+    scope: str  # the network of the scope that holds the range
+    group: tuple | None  # the shared-network the pool block is declared in (else: the scope)
+    position: int | None
+    bare: bool
+    dynamic_bootp: bool
+    failover_peer: str | None
+    peer_statement: str
+    statements: list
+    loc: Loc = _loc()
+    low: int = field(default=0, compare=False, repr=False)  # first and last address
+    high: int = field(default=0, compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.first_address, self.last_address)
+
+
+@dataclass
+class Desired:
+    """What the server holds after the import: plain data, compared field by field."""
+
+    server: ServerState = field(default_factory=ServerState)
+    peers: list[PeerState] = field(default_factory=list)
+    groups: list[GroupState] = field(default_factory=list)
+    scopes: list[ScopeState] = field(default_factory=list)
+    pools: list[PoolState] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list, compare=False)
+
+
+def group_key_part(kind: str, name: str, ordinal: int) -> tuple[str, str, int]:
+    return (kind, name, ordinal)
+
+
+def group_label(key: tuple) -> str:
+    parts = []
+    for kind, name, ordinal in key:
+        text = f"{kind} {name}" if name else kind
+        if ordinal or not name:
+            text += f" #{ordinal + 1}"
+        parts.append(text)
+    return " › ".join(parts)
+
+
+def _text(node: ast.Node) -> str:
+    return to_text(node, inline_includes=True).rstrip("\n")
+
+
+def _where(node: ast.Node) -> Loc:
+    return (node.file, node.line, node.column)
+
+
+def _holds_model(node: ast.Node) -> bool:
+    """Does a group hold anything the model keeps in its own objects?"""
+    for inner in ast.walk(node):
+        if inner is not node and isinstance(
+            inner,
+            ast.Subnet
+            | ast.SharedNetwork
+            | ast.FailoverPeer
+            | ast.FailoverPeerRef
+            | ast.Pool
+            | ast.Range,
+        ):
+            return True
+    return False
+
+
+@dataclass
+class _Shared:
+    """The shared-network being read: its subnets so far and its current failover peer."""
+
+    scopes: list[ScopeState] = field(default_factory=list)
+    peer: str | None = None
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.desired = Desired()
+        self.errors: list[ParseError] = []
+        self.peers_placed = False
+        self.peer_names: set[str] = set()
+
+    def error(self, where: Loc | ast.Node, message: str) -> None:
+        loc = _where(where) if isinstance(where, ast.Node) else where
+        self.errors.append(ParseError(loc[0], loc[1], loc[2], message))
+
+    def note(self, node: ast.Node, message: str) -> None:
+        self.desired.notes.append(f"{node.file}, line {node.line}: {message}")
+
+    # ----------------------------------------------------------------- containers
+
+    def root(self, config: ast.Config) -> None:
+        body = flatten_includes(config.statements)
+        first_peer = self._first_peer_index(body)
+        omapi = self._single(body, "top level", self._omapi_value)
+        server = self.desired.server
+        entries: list = []
+        pos = 0
+        siblings: dict[tuple[str, str], int] = defaultdict(int)
+        for index, node in enumerate(body):
+            if index == first_peer:
+                entries.append([pos, {"peers": True}])
+                pos += 1
+            if isinstance(node, ast.FailoverPeer):
+                self.peer(node)
+                continue
+            if isinstance(node, ast.Subnet):
+                self.subnet(node, None, pos, None)
+            elif isinstance(node, ast.SharedNetwork) or (
+                isinstance(node, ast.Group) and _holds_model(node)
+            ):
+                self.group(node, (), pos, None, siblings)
+            elif id(node) in omapi:
+                server.omapi_port = omapi[id(node)]
+                entries.append([pos, {"field": "omapi_port"}])
+            else:
+                entries.append([pos, self.verbatim(node)])
+            pos += 1
+        server.statements = entries
+
+    @staticmethod
+    def _first_peer_index(body: list[ast.Node]) -> int | None:
+        for index, node in enumerate(body):
+            if isinstance(node, ast.FailoverPeer):
+                return index
+            if isinstance(node, ast.SharedNetwork | ast.Group) and any(
+                isinstance(inner, ast.FailoverPeer) for inner in ast.walk(node)
+            ):
+                return index
+        return None
+
+    def group(
+        self,
+        node: ast.SharedNetwork | ast.Group,
+        parent: tuple,
+        position: int,
+        shared: _Shared | None,
+        siblings: dict[tuple[str, str], int],
+    ) -> None:
+        kind = "shared-network" if isinstance(node, ast.SharedNetwork) else "group"
+        name = node.name or ""
+        ordinal = siblings[(kind, name)]
+        siblings[(kind, name)] += 1
+        key = (*parent, group_key_part(kind, name, ordinal))
+        state = GroupState(
+            key=key,
+            label=group_label(key),
+            kind=kind,
+            name=name,
+            quoted=bool(node.quoted),
+            parent=parent or None,
+            position=position,
+            loc=_where(node),
+        )
+        self.desired.groups.append(state)
+        if kind == "shared-network":
+            shared = _Shared()
+        scopes_before = len(self.desired.scopes)
+        children: dict[tuple[str, str], int] = defaultdict(int)
+        entries: list = []
+        pos = 0
+        for child in flatten_includes(node.statements):
+            if isinstance(child, ast.FailoverPeer):
+                # Declared here: written at the top level, referred to here (same meaning).
+                self.peer(child)
+                entries.append([pos, {"peer": child.name}])
+                if shared is not None:
+                    shared.peer = child.name
+            elif isinstance(child, ast.FailoverPeerRef):
+                entries.append([pos, {"peer": child.name}])
+                if shared is not None:
+                    shared.peer = child.name
+            elif isinstance(child, ast.Subnet):
+                self.subnet(child, key, pos, shared)
+            elif isinstance(child, ast.SharedNetwork) or (
+                isinstance(child, ast.Group) and _holds_model(child)
+            ):
+                self.group(child, key, pos, shared, children)
+            elif isinstance(child, ast.Pool):
+                self.pool(child, None, key, pos, shared)
+            else:
+                entries.append([pos, self.verbatim(child)])
+            pos += 1
+        state.statements = entries
+        if kind == "shared-network" and len(self.desired.scopes) == scopes_before:
+            self.error(
+                node,
+                f"{state.label} holds no subnet (dhcpd refuses an empty shared-network)",
+            )
+
+    def subnet(
+        self, node: ast.Subnet, group: tuple | None, position: int, shared: _Shared | None
+    ) -> None:
+        low = int(node.network)
+        high = low | (~int(node.netmask) & 0xFFFFFFFF)
+        network = f"{node.network}/{32 - (high - low).bit_length()}"
+        state = ScopeState(
+            network=network,
+            group=group or None,
+            position=position,
+            options={name: None for name in SCOPE_OPTION_FIELDS},
+            loc=_where(node),
+            low=low,
+            high=high,
+        )
+        self.desired.scopes.append(state)
+        if shared is not None:
+            shared.scopes.append(state)
+        body = flatten_includes(node.statements)
+        values = self._scope_fields(body, f"subnet {network}")
+        entries: list = []
+        pos = 0
+        for child in body:
+            if isinstance(child, ast.Pool):
+                self.pool(child, state, None, pos, shared)
+            elif isinstance(child, ast.Range):
+                self.range_pool(child, state, pos)
+            elif id(child) in values:
+                name, value = values[id(child)]
+                state.options[name] = value
+                entries.append([pos, {"field": name}])
+            elif isinstance(child, ast.Group) and _holds_model(child):
+                self.error(
+                    child,
+                    f"a group that declares subnets or pools inside subnet {network} cannot be "
+                    "held by dhcpadmin (declare the subnet outside it)",
+                )
+                continue
+            else:
+                entries.append([pos, self.verbatim(child)])
+            pos += 1
+        state.statements = entries
+
+    def pool(
+        self,
+        node: ast.Pool,
+        scope: ScopeState | None,
+        group: tuple | None,
+        position: int,
+        shared: _Shared | None,
+    ) -> None:
+        inherited = shared.peer if shared is not None else None
+        if node.failover_peer is not None:
+            peer, how = node.failover_peer, AddressPool.PeerStatement.NAMED
+        elif node.no_failover_peer:
+            peer, how = None, AddressPool.PeerStatement.NONE
+        elif inherited is not None:
+            peer, how = inherited, AddressPool.PeerStatement.INHERIT
+        else:
+            peer, how = None, AddressPool.PeerStatement.NAMED
+        statements: list = []
+        ranges: list[ast.Range] = []
+        for child in flatten_includes(node.statements):
+            if isinstance(child, ast.Range):
+                ranges.append(child)
+            elif isinstance(child, ast.Group) and _holds_model(child):
+                self.error(child, "a group inside a pool cannot declare subnets or pools")
+            else:
+                statements.append([len(statements), self.verbatim(child)])
+        for rng in ranges:
+            target = scope
+            if target is None and shared is not None:
+                target = self._scope_of(rng, shared.scopes)
+            if target is None:  # the parser checks this; never trust it blindly
+                self.error(rng, f"range {rng.first}: not inside a subnet declared before it")
+                continue
+            self.desired.pools.append(
+                PoolState(
+                    first_address=str(rng.first),
+                    last_address=str(rng.end),
+                    scope=target.network,
+                    group=group,
+                    position=position,
+                    bare=False,
+                    dynamic_bootp=rng.dynamic_bootp,
+                    failover_peer=peer,
+                    peer_statement=str(how),
+                    statements=statements,
+                    loc=_where(rng),
+                    low=int(rng.first),
+                    high=int(rng.end),
+                )
+            )
+
+    def range_pool(self, node: ast.Range, scope: ScopeState, position: int) -> None:
+        self.desired.pools.append(
+            PoolState(
+                first_address=str(node.first),
+                last_address=str(node.end),
+                scope=scope.network,
+                group=None,
+                position=position,
+                bare=True,
+                dynamic_bootp=node.dynamic_bootp,
+                failover_peer=None,  # dhcpd's ad-hoc pool for a bare range has no peer
+                peer_statement="",
+                statements=[],
+                loc=_where(node),
+                low=int(node.first),
+                high=int(node.end),
+            )
+        )
+
+    @staticmethod
+    def _scope_of(rng: ast.Range, scopes: list[ScopeState]) -> ScopeState | None:
+        low, high = int(rng.first), int(rng.end)
+        for state in scopes:
+            if state.low <= low and high <= state.high:
+                return state
+        return None
+
+    def peer(self, node: ast.FailoverPeer) -> None:
+        if node.name in self.peer_names:  # the parser refuses this already
+            self.error(node, f'failover peer "{node.name}" is declared twice')
+            return
+        self.peer_names.add(node.name)
+        shown = f'failover peer "{node.name}"'
+        for attr, keyword in (
+            ("address", "address"),
+            ("max_response_delay", "max-response-delay"),
+            ("max_unacked_updates", "max-unacked-updates"),
+        ):
+            if getattr(node, attr) is None:
+                self.error(
+                    node,
+                    f"{shown} has no '{keyword}' statement; dhcpadmin needs it (add it to the "
+                    "file; dhcpd's defaults are not what the man page asks for)"
+                    if attr != "address"
+                    else f"{shown} has no 'address' statement; dhcpadmin needs the address "
+                    "this server listens on",
+                )
+        values = {name: getattr(node, name) for name in PEER_FIELDS}
+        values["role"] = node.role or FailoverPeer.Role.PRIMARY
+        values["port"] = 647 if node.port is None else node.port
+        values["peer_port"] = 647 if node.peer_port is None else node.peer_port
+        values["hba"] = node.hba or ""
+        if node.role is None:
+            self.note(node, f"{shown} names no role: stored as primary, as dhcpd assumes")
+        statements = [[i, self.verbatim(extra)] for i, extra in enumerate(node.extra)]
+        self.desired.peers.append(PeerState(node.name, values, statements, _where(node)))
+
+    def verbatim(self, node: ast.Node) -> str:
+        return _text(node)
+
+    # ----------------------------------------------------------------- fields
+
+    def _single(self, body: list[ast.Node], where: str, reader) -> dict[int, Any]:
+        """The statements of ``body`` that go into a field: each field given exactly once
+        with a value the field holds (else: verbatim, with a note)."""
+        found: dict[str, list[tuple[ast.Node, Any, str | None]]] = defaultdict(list)
+        for node in body:
+            read = reader(node)
+            if read is not None:
+                name, value, problem = read
+                found[name].append((node, value, problem))
+        out: dict[int, Any] = {}
+        for name, hits in found.items():
+            if len(hits) > 1:
+                self.note(
+                    hits[0][0],
+                    f"{where}: '{_label(name)}' is given {len(hits)} times; all kept verbatim",
+                )
+                continue
+            node, value, problem = hits[0]
+            if problem:
+                self.note(node, f"{where}: {problem}; kept verbatim")
+                continue
+            out[id(node)] = value
+        return out
+
+    def _scope_fields(self, body: list[ast.Node], where: str) -> dict[int, tuple[str, Any]]:
+        def reader(node: ast.Node):
+            read = _scope_value(node)
+            if read is None:
+                return None
+            name, value, problem = read
+            return name, (name, value), problem
+
+        values = self._single(body, where, reader)
+        by_name = {name: (key, value) for key, (name, value) in values.items()}
+        default = by_name.get("default_lease_time")
+        maximum = by_name.get("max_lease_time")
+        if default and maximum and default[1] > maximum[1]:
+            del values[default[0]], values[maximum[0]]
+            self.desired.notes.append(
+                f"{where}: default-lease-time {default[1]} is above max-lease-time "
+                f"{maximum[1]}; both kept verbatim"
+            )
+        return values
+
+    @staticmethod
+    def _omapi_value(node: ast.Node):
+        if not (isinstance(node, ast.Statement) and node.keyword == "omapi-port"):
+            return None
+        number = _number(node.tokens[1:])
+        if number is None or not 1 <= number <= 65535:
+            return "omapi_port", None, "omapi-port is not a port number"
+        return "omapi_port", number, None
+
+
+def _label(name: str) -> str:
+    return {
+        "routers": "option routers",
+        "domain_name_servers": "option domain-name-servers",
+        "domain_name": "option domain-name",
+        "default_lease_time": "default-lease-time",
+        "max_lease_time": "max-lease-time",
+        "omapi_port": "omapi-port",
+    }.get(name, name)
+
+
+def _number(tokens: list) -> int | None:
+    if len(tokens) != 1 or tokens[0].kind != WORD or not tokens[0].value.isdigit():
+        return None
+    return int(tokens[0].value)
+
+
+def _address_list(tokens: list) -> list[str] | None:
+    """``A, B, C`` as IPv4 addresses in canonical form (is_ipv4 refuses leading zeros),
+    or None."""
+    if not tokens or len(tokens) % 2 == 0:
+        return None
+    out = []
+    for i, tok in enumerate(tokens):
+        if i % 2:
+            if tok.kind != PUNCT or tok.value != ",":
+                return None
+        elif tok.kind != WORD or not is_ipv4(tok.value):
+            return None
+        else:
+            out.append(tok.value)
+    return out
+
+
+def _scope_value(node: ast.Node) -> tuple[str, Any, str | None] | None:
+    """(field, value, problem) when ``node`` is a statement a scope field may hold."""
+    if isinstance(node, ast.OptionSetting):
+        name = _OPTION_FIELDS.get(node.name.lower())
+        if name is None:
+            return None
+        label = _label(name)
+        if name == "domain_name":
+            if len(node.value) != 1 or node.value[0].kind != STRING:
+                return name, None, f"{label} is not one quoted name"
+            value = node.value[0].value
+            problem = _field_problem(Scope, name, value)
+            return name, value, problem and f"{label} {value!r}: {problem}"
+        addresses = _address_list(node.value)
+        if addresses is None:
+            return name, None, f"{label} {node.value_text} is not a list of IPv4 addresses"
+        value = ", ".join(addresses)
+        limit = Scope._meta.get_field(name).max_length
+        if len(value) > limit:
+            return name, None, f"{label} is longer than the {limit} characters the field holds"
+        return name, value, None
+    if isinstance(node, ast.Statement) and node.terminator == ";":
+        name = _STATEMENT_FIELDS.get(node.keyword)
+        if name is None:
+            return None
+        number = _number(node.tokens[1:])
+        if number is None or not 1 <= number <= _MAX_INT:
+            return name, None, f"{_label(name)} is not a number of seconds from 1 to {_MAX_INT}"
+        return name, number, None
+    return None
+
+
+def _field_problem(model, name: str, value: Any) -> str | None:
+    try:
+        model._meta.get_field(name).clean(value, None)
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    return None
+
+
+def desired_state(config: ast.Config) -> Desired:
+    """What a server holds after importing ``config`` (raises ConfigImportError)."""
+    builder = _Builder()
+    builder.root(config)
+    if builder.errors:
+        raise ConfigImportError(_sorted(builder.errors))
+    return builder.desired
+
+
+def _sorted(errors: list[ParseError]) -> list[ParseError]:
+    return sorted(errors, key=lambda e: (e.file, e.line, e.column))[:MAX_ERRORS]
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class FieldChange:
+    field: str
+    label: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class Change:
+    """One object the import creates, changes or deletes."""
+
+    action: str  # "create", "change", "delete"
+    kind: str  # "server", "failover peer", "shared network or group", "scope", "address pool"
+    label: str
+    fields: list[FieldChange] = field(default_factory=list)
+    summary: str = ""
+
+
+@dataclass
+class KeptVerbatim:
+    where: str
+    statements: list[str]
+
+
+@dataclass
+class ImportPlan:
+    server: DhcpServer
+    filename: str
+    desired: Desired
+    changes: list[Change] = field(default_factory=list)
+    kept: list[KeptVerbatim] = field(default_factory=list)
+    relationships: list = field(default_factory=list)  # failover.dhcpd.pair.Relationship
+    fingerprint: str = ""
+    # What to write (used by failover.services.config_import).
+    server_fields: list[str] = field(default_factory=list)
+    peers_create: list[FailoverPeer] = field(default_factory=list)
+    peers_update: list[FailoverPeer] = field(default_factory=list)
+    peers_delete: list[FailoverPeer] = field(default_factory=list)
+    groups_create: list[list[ScopeGroup]] = field(default_factory=list)  # by depth
+    groups_update: list[ScopeGroup] = field(default_factory=list)
+    groups_delete: list[ScopeGroup] = field(default_factory=list)
+    scopes_create: list[Scope] = field(default_factory=list)
+    scopes_update: list[Scope] = field(default_factory=list)
+    scopes_delete: list[Scope] = field(default_factory=list)
+    pools_create: list[AddressPool] = field(default_factory=list)
+    pools_update: list[AddressPool] = field(default_factory=list)
+    pools_delete: list[AddressPool] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.changes
+
+    def _of(self, action: str) -> list[Change]:
+        return [c for c in self.changes if c.action == action]
+
+    @property
+    def created(self) -> list[Change]:
+        return self._of("create")
+
+    @property
+    def changed(self) -> list[Change]:
+        return self._of("change")
+
+    @property
+    def deleted(self) -> list[Change]:
+        return self._of("delete")
+
+    @property
+    def notes(self) -> list[str]:
+        return self.desired.notes
+
+    @property
+    def findings(self) -> list:
+        return [f for rel in self.relationships for f in rel.findings]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": len(self.created),
+            "changed": len(self.changed),
+            "deleted": len(self.deleted),
+            "kept": sum(len(k.statements) for k in self.kept),
+        }
+
+    def summary(self) -> str:
+        c = self.counts()
+        return (
+            f"{c['created']} to create, {c['changed']} to change, {c['deleted']} to delete, "
+            f"{c['kept']} statement(s) kept verbatim"
+        )
+
+
+def _show(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_entry_text(e) for e in value]
+    return value
+
+
+def _entry_text(entry: Any) -> str:
+    payload = entry[1] if isinstance(entry, list) and len(entry) == 2 else entry
+    if isinstance(payload, str):
+        return payload
+    if isinstance(payload, dict):
+        if "field" in payload:
+            return f"({_label(payload['field'])})"
+        if "peers" in payload:
+            return "(failover peer declarations)"
+        if "peer" in payload:
+            return f'failover peer "{payload["peer"]}";'
+    return repr(payload)
+
+
+def _norm_list(value: str) -> str:
+    return ", ".join(split_list(value or ""))
+
+
+_LABELS: dict[str, str] = {}
+
+
+def _verbose(model, name: str) -> str:
+    key = f"{model.__name__}.{name}"
+    if key not in _LABELS:
+        try:
+            _LABELS[key] = str(model._meta.get_field(name).verbose_name)
+        except Exception:  # noqa: BLE001 - a label, never an error
+            _LABELS[key] = name
+    return _LABELS[key]
+
+
+_BUILT_FIELDS = ("position", "bare", "dynamic_bootp", "peer_statement", "statements")
+
+
+class _Planner:
+    def __init__(
+        self, server: DhcpServer, desired: Desired, filename: str, created: bool = False
+    ) -> None:
+        self.server = server
+        self.created = created or server.pk is None
+        self.desired = desired
+        self.plan = ImportPlan(server=server, filename=filename, desired=desired)
+        self.errors: list[ParseError] = []
+        self.stored_group_key: dict[int, tuple] = {}
+
+    def error(self, loc: Loc, message: str) -> None:
+        self.errors.append(ParseError(loc[0], loc[1], loc[2], message))
+
+    def invalid(self, loc: Loc, what: str, exc: ValidationError, model) -> None:
+        if hasattr(exc, "error_dict"):
+            for name, messages in exc.message_dict.items():
+                prefix = "" if name == "__all__" else f"{_verbose(model, name)}: "
+                for message in messages:
+                    self.error(loc, f"{what}: {prefix}{message}")
+        else:
+            for message in exc.messages:
+                self.error(loc, f"{what}: {message}")
+
+    def check(self, obj, loc: Loc, what: str, exclude: list[str], extra=None) -> None:
+        """``clean_fields`` and the object's own rule functions, without queries: foreign
+        keys are built from the file and the set-wide rules (overlaps, unique networks and
+        names) are checked once for all objects. The layout fields the importer builds
+        itself (position, flags, the kept statements) are checked by their rule function
+        alone, not by the generic field machinery: 10,000 scopes make that count."""
+        try:
+            obj.clean_fields(exclude=[*exclude, *_BUILT_FIELDS])
+            if hasattr(obj, "statements"):
+                try:
+                    check_statements(obj.statements)
+                except ValidationError as exc:
+                    raise ValidationError({"statements": exc.messages}) from None
+            if extra is not None:
+                extra()
+            errors = obj.own_errors() if hasattr(obj, "own_errors") else {}
+            if errors:
+                raise ValidationError(errors)
+        except ValidationError as exc:
+            self.invalid(loc, what, exc, type(obj))
+
+    def change(self, action: str, kind: str, label: str, fields=(), summary: str = "") -> None:
+        self.plan.changes.append(Change(action, kind, label, list(fields), summary))
+
+    # ----------------------------------------------------------------- run
+
+    def run(self) -> ImportPlan:
+        server = self.server
+        saved = server.pk is not None
+        stored_peers = {p.name: p for p in server.failover_peers.all()} if saved else {}
+        stored_groups = list(server.scope_groups.all()) if saved else []
+        stored_scopes = {s.network: s for s in server.scopes.all()} if saved else {}
+        stored_pools = (
+            list(AddressPool.objects.filter(scope__server=server).order_by("pk")) if saved else []
+        )
+        self.server_part()
+        peers = self.peers_part(stored_peers)
+        groups = self.groups_part(stored_groups)
+        scopes = self.scopes_part(stored_scopes, groups)
+        self.pools_part(stored_pools, scopes, groups, peers, stored_scopes, stored_peers)
+        if self.errors:
+            raise ConfigImportError(_sorted(self.errors))
+        self.kept_part()
+        self.plan.relationships = _relationships(self.plan, peers, scopes)
+        self.plan.fingerprint = _fingerprint(self.plan)
+        return self.plan
+
+    def server_part(self) -> None:
+        server, state = self.server, self.desired.server
+        changes = []
+        for name, new in (("omapi_port", state.omapi_port), ("statements", state.statements)):
+            old = getattr(server, name)
+            if old != new:
+                label = _field_label(DhcpServer, name)
+                changes.append(FieldChange(name, label, _show(old), _show(new)))
+                setattr(server, name, new)
+                self.plan.server_fields.append(name)
+        self.check(server, ("", 1, 1), f"server {server.name}", exclude=["name", "address"])
+        if self.created:
+            self.change("create", "server", server.name, summary=server.address)
+        elif changes:
+            self.change("change", "server", server.name, changes)
+
+    def peers_part(self, stored: dict[str, FailoverPeer]) -> dict[str, FailoverPeer]:
+        out: dict[str, FailoverPeer] = {}
+        for state in self.desired.peers:
+            values = {**state.fields, "statements": state.statements}
+            peer = stored.get(state.name)
+            if peer is None:
+                peer = FailoverPeer(server=self.server, name=state.name, **values)
+                self.plan.peers_create.append(peer)
+                self.change("create", "failover peer", state.name, summary=_peer_summary(peer))
+            else:
+                changes = _apply(peer, values, FailoverPeer)
+                if changes:
+                    self.plan.peers_update.append(peer)
+                    self.change("change", "failover peer", state.name, changes)
+            shown = f'failover peer "{state.name}"'
+            self.check(peer, state.loc, shown, exclude=["server", "partner_server"])
+            out[state.name] = peer
+        wanted = {s.name for s in self.desired.peers}
+        for name, peer in sorted(stored.items()):
+            if name not in wanted:
+                self.plan.peers_delete.append(peer)
+                self.change("delete", "failover peer", name, summary=_peer_summary(peer))
+        return out
+
+    def groups_part(self, stored: list[ScopeGroup]) -> dict[tuple, ScopeGroup]:
+        by_key = _stored_group_keys(stored)
+        self.stored_group_key = {g.pk: key for key, g in by_key.items()}
+        out: dict[tuple, ScopeGroup] = {}
+        new_by_depth: dict[int, list[ScopeGroup]] = defaultdict(list)
+        for state in self.desired.groups:
+            parent = out.get(state.parent) if state.parent else None
+            values = {
+                "kind": state.kind,
+                "name": state.name,
+                "quoted": state.quoted,
+                "position": state.position,
+                "statements": state.statements,
+            }
+            group = by_key.get(state.key)
+            if group is None:
+                group = ScopeGroup(server=self.server, parent=parent, **values)
+                new_by_depth[len(state.key)].append(group)
+                self.change("create", "shared network or group", state.label)
+            else:
+                # Same key, same path: the parent is the stored parent (cached for the checks).
+                group.parent = parent
+                changes = _apply(group, values, ScopeGroup)
+                if changes:
+                    self.plan.groups_update.append(group)
+                    self.change("change", "shared network or group", state.label, changes)
+            self.check(group, state.loc, state.label, exclude=["server", "parent"])
+            out[state.key] = group
+        self.plan.groups_create = [new_by_depth[d] for d in sorted(new_by_depth)]
+        for key, group in by_key.items():
+            if key not in out:
+                self.plan.groups_delete.append(group)
+                self.change("delete", "shared network or group", group_label(key))
+        return out
+
+    def _group_text(self, group_id: int | None) -> str:
+        key = self.stored_group_key.get(group_id) if group_id is not None else None
+        return group_label(key) if key else ""
+
+    def scopes_part(
+        self, stored: dict[str, Scope], groups: dict[tuple, ScopeGroup]
+    ) -> dict[str, Scope]:
+        out: dict[str, Scope] = {}
+        for state in self.desired.scopes:
+            group = groups.get(state.group) if state.group else None
+            values = {**state.options, "position": state.position, "statements": state.statements}
+            for name in ("routers", "domain_name_servers", "domain_name"):
+                if values[name] is None:
+                    values[name] = ""
+            scope = stored.get(state.network)
+            if scope is None:
+                scope = Scope(server=self.server, network=state.network, group=group, **values)
+                self.plan.scopes_create.append(scope)
+                self.change("create", "scope", state.network, summary=_scope_summary(scope))
+            else:
+                changes = _apply(scope, values, Scope)
+                old_key = self.stored_group_key.get(scope.group_id) if scope.group_id else None
+                if old_key != state.group:
+                    changes.append(
+                        FieldChange(
+                            "group",
+                            "Shared network or group",
+                            self._group_text(scope.group_id),
+                            group_label(state.group) if state.group else "",
+                        )
+                    )
+                scope.group = group
+                if changes:
+                    self.plan.scopes_update.append(scope)
+                    self.change("change", "scope", state.network, changes)
+            self.check(
+                scope,
+                state.loc,
+                f"subnet {state.network}",
+                exclude=["server", "group"],
+                extra=scope.clean_network,
+            )
+            out[state.network] = scope
+        pairs = find_overlaps((state.low, state.high, state) for state in self.desired.scopes)
+        for state, other in pairs:
+            if state.network == other.network:
+                message = f"subnet {state.network} is declared twice (first at line {other.loc[1]})"
+            else:
+                message = (
+                    f"subnet {state.network} overlaps subnet {other.network} (line "
+                    f"{other.loc[1]}); dhcpadmin does not hold overlapping scopes"
+                )
+            self.error(state.loc, message)
+        for network, scope in sorted(stored.items(), key=lambda item: _net_key(item[0])):
+            if network not in out:
+                self.plan.scopes_delete.append(scope)
+                self.change("delete", "scope", network, summary=_scope_summary(scope))
+        return out
+
+    def pools_part(
+        self,
+        stored: list[AddressPool],
+        scopes: dict[str, Scope],
+        groups: dict[tuple, ScopeGroup],
+        peers: dict[str, FailoverPeer],
+        stored_scopes: dict[str, Scope],
+        stored_peers: dict[str, FailoverPeer],
+    ) -> None:
+        by_key: dict[tuple[str, str], AddressPool] = {}
+        for pool in stored:
+            by_key.setdefault((pool.first_address, pool.last_address), pool)
+        network_of = {s.pk: n for n, s in stored_scopes.items()}
+        peer_of = {p.pk: n for n, p in stored_peers.items()}
+        kept: set[int] = set()
+        seen: set[tuple[str, str]] = set()
+        for state in self.desired.pools:
+            scope = scopes[state.scope]
+            group = groups.get(state.group) if state.group else None
+            peer = peers.get(state.failover_peer) if state.failover_peer else None
+            values = {
+                "position": state.position,
+                "bare": state.bare,
+                "dynamic_bootp": state.dynamic_bootp,
+                "peer_statement": state.peer_statement,
+                "statements": state.statements,
+            }
+            label = f"{state.first_address}-{state.last_address}"
+            pool = by_key.get(state.key) if state.key not in seen else None
+            seen.add(state.key)
+            if pool is None:
+                pool = AddressPool(
+                    scope=scope,
+                    first_address=state.first_address,
+                    last_address=state.last_address,
+                    failover_peer=peer,
+                    group=group,
+                    **values,
+                )
+                self.plan.pools_create.append(pool)
+                summary = f"in {state.scope}" + (
+                    f", failover peer '{state.failover_peer}'" if peer else ""
+                )
+                self.change("create", "address pool", label, summary=summary)
+            else:
+                kept.add(pool.pk)
+                changes = _apply(pool, values, AddressPool)
+                old_scope = network_of.get(pool.scope_id)
+                if old_scope != state.scope:
+                    changes.append(FieldChange("scope", "Scope", old_scope, state.scope))
+                old_peer = peer_of.get(pool.failover_peer_id)
+                if old_peer != state.failover_peer:
+                    changes.append(
+                        FieldChange(
+                            "failover_peer",
+                            "Failover Peer",
+                            old_peer or "",
+                            state.failover_peer or "",
+                        )
+                    )
+                old_group = self.stored_group_key.get(pool.group_id) if pool.group_id else None
+                if old_group != state.group:
+                    changes.append(
+                        FieldChange(
+                            "group",
+                            "Declared in",
+                            self._group_text(pool.group_id),
+                            group_label(state.group) if state.group else "",
+                        )
+                    )
+                pool.scope, pool.failover_peer, pool.group = scope, peer, group
+                if changes:
+                    self.plan.pools_update.append(pool)
+                    self.change("change", "address pool", label, changes)
+            # The addresses come from the parser as IPv4 text; is_ipv4 is the field's check
+            # (ipaddress's rules, as one regular expression), not the generic machinery.
+            self.check(
+                pool,
+                state.loc,
+                f"range {state.first_address} {state.last_address}",
+                exclude=["scope", "failover_peer", "group", "first_address", "last_address"],
+                extra=lambda pool=pool: _check_addresses(pool),
+            )
+        pairs = find_overlaps((s.low, s.high, s) for s in self.desired.pools)
+        for state, other in pairs:
+            self.error(
+                state.loc,
+                f"range {state.first_address} {state.last_address} overlaps range "
+                f"{other.first_address} {other.last_address} (line {other.loc[1]})",
+            )
+        for pool in stored:
+            if pool.pk not in kept:
+                self.plan.pools_delete.append(pool)
+                summary = f"in {network_of.get(pool.scope_id, '')}"
+                self.change("delete", "address pool", str(pool), summary=summary)
+
+    def kept_part(self) -> None:
+        kept = self.plan.kept
+
+        def add(where: str, entries: list) -> None:
+            texts = [e[1] for e in entries if isinstance(e[1], str)]
+            if texts:
+                kept.append(KeptVerbatim(where, texts))
+
+        add("top level", self.desired.server.statements)
+        for state in self.desired.peers:
+            add(f'failover peer "{state.name}"', state.statements)
+        for group in self.desired.groups:
+            add(group.label, group.statements)
+        for scope in self.desired.scopes:
+            add(f"subnet {scope.network}", scope.statements)
+        blocks: set[tuple] = set()
+        for pool in self.desired.pools:
+            block = (pool.group or pool.scope, pool.position)
+            if block not in blocks:
+                blocks.add(block)
+                add(f"pool with range {pool.first_address} {pool.last_address}", pool.statements)
+
+
+def _check_addresses(pool: AddressPool) -> None:
+    for name in ("first_address", "last_address"):
+        if not is_ipv4(getattr(pool, name)):
+            raise ValidationError({name: "Enter a valid IPv4 address."})
+
+
+def _stored_group_keys(groups: list[ScopeGroup]) -> dict[tuple, ScopeGroup]:
+    """The identity of each stored group: its path of (kind, name, ordinal) from the top,
+    the ordinal counting earlier siblings of the same kind and name (the file's order)."""
+    children: dict[int | None, list[ScopeGroup]] = defaultdict(list)
+    ids = {g.pk for g in groups}
+    for group in groups:
+        parent = group.parent_id if group.parent_id in ids else None
+        children[parent].append(group)
+    out: dict[tuple, ScopeGroup] = {}
+
+    def visit(parent_id: int | None, prefix: tuple, depth: int) -> None:
+        if depth > 64:
+            return
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        ordered = sorted(
+            children.get(parent_id, []),
+            key=lambda g: (g.position is None, g.position or 0, g.pk),
+        )
+        for group in ordered:
+            ordinal = counts[(group.kind, group.name)]
+            counts[(group.kind, group.name)] += 1
+            key = (*prefix, group_key_part(group.kind, group.name, ordinal))
+            out[key] = group
+            visit(group.pk, key, depth + 1)
+
+    visit(None, (), 0)
+    return out
+
+
+def _apply(obj, values: dict[str, Any], model) -> list[FieldChange]:
+    changes = []
+    for name, new in values.items():
+        old = getattr(obj, name)
+        same = old == new
+        if not same and name in ("routers", "domain_name_servers"):
+            same = _norm_list(old) == _norm_list(new)
+        if not same:
+            changes.append(FieldChange(name, _field_label(model, name), _show(old), _show(new)))
+            setattr(obj, name, new)
+    return changes
+
+
+def _field_label(model, name: str) -> str:
+    if name == "statements":
+        return "Statements kept verbatim (in order)"
+    if name == "position":
+        return "Place in the file"
+    return _verbose(model, name)
+
+
+def _peer_summary(peer: FailoverPeer) -> str:
+    return f"{peer.role}, {peer.address}:{peer.port} ↔ {peer.peer_address}:{peer.peer_port}"
+
+
+def _scope_summary(scope: Scope) -> str:
+    parts = [
+        f"{k.replace('_', ' ')} {getattr(scope, k)}"
+        for k in SCOPE_OPTION_FIELDS
+        if getattr(scope, k)
+    ]
+    return ", ".join(parts)
+
+
+def _net_key(network: str) -> int:
+    try:
+        return int(ipaddress.IPv4Network(network).network_address)
+    except ValueError:
+        return 0
+
+
+def _fingerprint(plan: ImportPlan) -> str:
+    """Ties a preview to what applying it does: the changes against the stored data and
+    the desired state itself. Applying checks it again inside the transaction."""
+    digest = hashlib.sha256()
+    for change in plan.changes:
+        digest.update(
+            json.dumps(
+                [
+                    change.action,
+                    change.kind,
+                    change.label,
+                    [[f.field, repr(f.old), repr(f.new)] for f in change.fields],
+                ],
+                default=repr,
+            ).encode()
+        )
+    digest.update(_desired_digest(plan.desired).encode())
+    return digest.hexdigest()
+
+
+def _desired_digest(desired: Desired) -> str:
+    digest = hashlib.sha256()
+    digest.update(repr(desired.server).encode())
+    for group in (desired.peers, desired.groups, desired.scopes, desired.pools):
+        for item in group:
+            digest.update(repr(item).encode())
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- relationships
+
+
+@dataclass(slots=True)
+class _ScopeView:
+    """What the pair check reads of a scope (a model instance costs more, times 10,000)."""
+
+    pk: int
+    server_id: int
+    network: str
+    name: str
+
+
+@dataclass(slots=True)
+class _PoolView:
+    first_address: str
+    last_address: str
+    failover_peer_id: int
+    scope_id: int
+
+
+def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dict[str, Scope]):
+    """The failover relationships of this server as they will be once the plan is applied,
+    with the pair check (:mod:`failover.dhcpd.pair`): the other servers as stored, this one
+    as planned (stand-ins with made-up ids for what is not saved yet). Five queries."""
+    from . import pair
+
+    server = plan.server
+    this_id = server.pk if server.pk is not None else -1
+    stand_in = DhcpServer(
+        pk=this_id, name=server.name, address=server.address, omapi_port=server.omapi_port
+    )
+    servers = [*DhcpServer.objects.exclude(pk=this_id), stand_in]
+    other_peers = list(FailoverPeer.objects.exclude(server_id=this_id))
+    made_up = iter(range(-2, -(2**62), -1))
+    peer_ids: dict[str, int] = {}
+    mine = []
+    for name, peer in peers.items():
+        copy = FailoverPeer(
+            **{f.attname: getattr(peer, f.attname) for f in FailoverPeer._meta.concrete_fields}
+        )
+        copy.pk = peer.pk if peer.pk is not None else next(made_up)
+        copy.server_id = this_id
+        peer_ids[name] = copy.pk
+        mine.append(copy)
+    scope_ids: dict[str, int] = {}
+    my_scopes = []
+    for network, scope in scopes.items():
+        pk = scope.pk if scope.pk is not None else next(made_up)
+        scope_ids[network] = pk
+        my_scopes.append(_ScopeView(pk, this_id, network, scope.name))
+    my_pools = [
+        _PoolView(
+            state.first_address,
+            state.last_address,
+            peer_ids[state.failover_peer],
+            scope_ids[state.scope],
+        )
+        for state in plan.desired.pools
+        if state.failover_peer in peer_ids
+    ]
+    other_pools = list(
+        AddressPool.objects.filter(failover_peer__isnull=False)
+        .exclude(scope__server_id=this_id)
+        .only("id", "first_address", "last_address", "failover_peer_id", "scope_id")
+    )
+    other_scopes = list(
+        Scope.objects.exclude(server_id=this_id).only("id", "server_id", "network", "name")
+    )
+    names = {s.pk: s.name for s in servers}
+    all_peers = sorted([*other_peers, *mine], key=lambda p: (names.get(p.server_id, ""), p.name))
+    rels = pair.build(servers, all_peers, other_pools + my_pools, other_scopes + my_scopes)
+    return [rel for rel in rels if this_id in rel.server_ids]
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def plan_import(
+    *, server: DhcpServer, config: ast.Config, filename: str = "", created: bool = False
+) -> ImportPlan:
+    """Compare what ``config`` declares with what ``server`` holds (``server`` may be
+    unsaved: everything is then created; ``created``: it was just made for this import).
+    Raises ConfigImportError; changes nothing."""
+    desired = desired_state(config)
+    return _Planner(server, desired, filename or config.file, created).run()
+
+
+# --------------------------------------------------------------------------- as text
+
+
+def statement_diff(old: Any, new: Any) -> tuple[list[str], list[str]]:
+    """The statements only in ``old`` and only in ``new`` (lists of texts), in order."""
+    old_list = list(old) if isinstance(old, list) else []
+    new_list = list(new) if isinstance(new, list) else []
+    removed, added = list(old_list), []
+    for text in new_list:
+        if text in removed:
+            removed.remove(text)
+        else:
+            added.append(text)
+    return removed, added
+
+
+def _value_text(value: Any) -> str:
+    if value in (None, ""):
+        return "(none)"
+    return str(value)
+
+
+def plan_lines(plan: ImportPlan, limit: int | None = 50) -> list[str]:
+    """The plan as text, for the command (and the logs): changes, kept statements, notes,
+    relationships with their pair check. ``limit`` caps the objects listed per section."""
+    out: list[str] = []
+    for title, action, mark in (
+        ("Create", "create", "+"),
+        ("Change", "change", "~"),
+        ("Delete", "delete", "-"),
+    ):
+        items = [c for c in plan.changes if c.action == action]
+        if not items:
+            continue
+        out.append(f"{title} ({len(items)}):")
+        for change in items if limit is None else items[:limit]:
+            head = f"  {mark} {change.kind} {change.label}"
+            out.append(head + (f" ({change.summary})" if change.summary else ""))
+            for fc in change.fields:
+                if isinstance(fc.old, list) or isinstance(fc.new, list):
+                    removed, added = statement_diff(fc.old, fc.new)
+                    out.append(f"      {fc.label}:")
+                    out += [f"        - {line}" for text in removed for line in text.split("\n")]
+                    out += [f"        + {line}" for text in added for line in text.split("\n")]
+                    if not removed and not added:
+                        out.append("        (the same statements, in another order)")
+                else:
+                    out.append(f"      {fc.label}: {_value_text(fc.old)} -> {_value_text(fc.new)}")
+        if limit is not None and len(items) > limit:
+            out.append(f"  ... and {len(items) - limit} more (-v 2 lists them all)")
+    if plan.kept:
+        total = sum(len(k.statements) for k in plan.kept)
+        out.append(f"Kept verbatim ({total} statement(s) the model has no field for):")
+        for kept in plan.kept if limit is None else plan.kept[:limit]:
+            out.append(f"  {kept.where}: {len(kept.statements)}")
+            if limit is None:
+                out += [f"      {line}" for text in kept.statements for line in text.split("\n")]
+        if limit is not None and len(plan.kept) > limit:
+            out.append(f"  ... and {len(plan.kept) - limit} more places")
+    if plan.notes:
+        out.append("Notes:")
+        out += [f"  {note}" for note in plan.notes]
+    if plan.relationships:
+        out.append("Failover relationships:")
+        for rel in plan.relationships:
+            primary = rel.primary_server.name if rel.primary_server else "(not managed here)"
+            secondary = rel.secondary_server.name if rel.secondary_server else "(not managed here)"
+            verdict = "OK" if rel.ok else f"{len(rel.findings)} finding(s)"
+            out.append(f"  {rel.name}: primary {primary}, secondary {secondary}: {verdict}")
+            out += [f"    {f.severity.upper()}: {f.message}" for f in rel.findings]
+    return out
