@@ -60,6 +60,27 @@ def ipv4_address(value: str) -> ipaddress.IPv4Address:
     return ipaddress.IPv4Address(value)
 
 
+def related(obj: models.Model, name: str) -> Any:
+    """The object a foreign key refers to, saved or not yet (the importer validates whole
+    files before saving anything); None when it is unset."""
+    field = obj._meta.get_field(name)
+    if getattr(obj, field.attname) is None and not field.is_cached(obj):
+        return None
+    return getattr(obj, name)
+
+
+def _holds(group: Any, scope: Any) -> bool:
+    """Is ``scope`` inside ``group`` (directly or through nested groups)?"""
+    current = related(scope, "group")
+    for _ in range(100):
+        if current is None:
+            return False
+        if current is group or (current.pk is not None and current.pk == group.pk):
+            return True
+        current = related(current, "parent")
+    return False
+
+
 def _is_safe_name(value: str) -> bool:
     try:
         validate_safe_name(value)
@@ -386,7 +407,8 @@ class Scope(models.Model):
             errors.setdefault("default_lease_time", []).append(
                 "The default lease time cannot exceed the max lease time."
             )
-        if self.group_id is not None and self.group.server_id != self.server_id:
+        group = related(self, "group")
+        if group is not None and group.server_id != self.server_id:
             errors.setdefault("group", []).append(
                 "The shared network or group must be on the same server."
             )
@@ -755,14 +777,15 @@ class AddressPool(models.Model):
         inside its scope, off the network and broadcast addresses, first <= last, a peer of
         the same server, no dynamic BOOTP with a peer, a shared network that holds its scope.
         """
-        if not (self.first_address and self.last_address and self.scope_id):
+        scope = related(self, "scope")
+        if not (self.first_address and self.last_address and scope is not None):
             return {}
         try:
             first, last = self.first_ip, self.last_ip
         except ValueError:
             return {}  # not an IPv4 address: already reported by the field's own validation
         errors: dict[str, list[str]] = {}
-        net = self.scope.ip_network
+        net = scope.ip_network
         for field, ip in (("first_address", first), ("last_address", last)):
             if ip not in net:
                 errors.setdefault(field, []).append(f"{ip} is outside the scope {net}.")
@@ -772,34 +795,25 @@ class AddressPool(models.Model):
                 errors.setdefault(field, []).append(f"{ip} is the broadcast address of {net}.")
         if not errors and first > last:
             errors["last_address"] = ["The last address must not be lower than the first."]
-        if self.failover_peer_id and self.failover_peer.server_id != self.scope.server_id:
+        peer = related(self, "failover_peer")
+        if peer is not None and peer.server_id != scope.server_id:
             errors["failover_peer"] = ["The failover peer must be a peer of the same server."]
-        if self.failover_peer_id and self.dynamic_bootp:
+        if peer is not None and self.dynamic_bootp:
             errors.setdefault("failover_peer", []).append(
                 "A 'range dynamic-bootp' cannot be in a failover pool (the failover protocol "
                 "does not support dynamic BOOTP)."
             )
-        if self.group_id is not None:
+        group = related(self, "group")
+        if group is not None:
             if self.bare:
                 errors.setdefault("group", []).append(
                     "A bare range belongs to its subnet, not to a shared network."
                 )
-            elif not self._group_holds_scope():
+            elif not _holds(group, scope):
                 errors.setdefault("group", []).append(
-                    f"The pool is declared in {self.group}, which does not hold scope "
-                    f"{self.scope.network}."
+                    f"The pool is declared in {group}, which does not hold scope {scope.network}."
                 )
         return errors
-
-    def _group_holds_scope(self) -> bool:
-        group = self.scope.group
-        seen = 0
-        while group is not None and seen < 100:
-            if group.pk == self.group_id or group is self.group:
-                return True
-            group = group.parent
-            seen += 1
-        return False
 
     def clean(self) -> None:
         errors = self.own_errors()

@@ -814,6 +814,7 @@ def config_import(
     With ``expected_fingerprint`` (the previewed plan's), the plan is computed again inside
     the transaction, with the server locked, and :class:`StaleImportPlan` is raised (nothing
     changed) if it differs from what was previewed."""
+    original = server
     with transaction.atomic():
         created = server.pk is None
         if created:
@@ -834,6 +835,10 @@ def config_import(
         if expected_fingerprint is not None and plan.fingerprint != expected_fingerprint:
             raise StaleImportPlan(plan)
         _import_apply(plan)
+        # The plan worked on its own copy of the server: bring the caller's up to date.
+        for name in ("pk", "name", "address", "description", "omapi_port", "statements"):
+            setattr(original, name, getattr(plan.server, name))
+        original._state.adding, original._state.db = False, plan.server._state.db
         counts = plan.counts()
         _record(
             actor,

@@ -61,6 +61,7 @@ its pools changed). ``partner_server`` is left as it is: the pair check
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import ipaddress
 import json
@@ -819,10 +820,13 @@ class _Planner:
     def __init__(
         self, server: DhcpServer, desired: Desired, filename: str, created: bool = False
     ) -> None:
-        self.server = server
+        # The plan changes its own copy of the server: the caller's stays as it was.
+        self.server = (
+            DhcpServer.objects.get(pk=server.pk) if server.pk is not None else copy.copy(server)
+        )
         self.created = created or server.pk is None
         self.desired = desired
-        self.plan = ImportPlan(server=server, filename=filename, desired=desired)
+        self.plan = ImportPlan(server=self.server, filename=filename, desired=desired)
         self.errors: list[ParseError] = []
         self.stored_group_key: dict[int, tuple] = {}
 
@@ -1006,6 +1010,8 @@ class _Planner:
             out[state.network] = scope
         pairs = find_overlaps((state.low, state.high, state) for state in self.desired.scopes)
         for state, other in pairs:
+            if _later(other, state):
+                state, other = other, state
             if state.network == other.network:
                 message = f"subnet {state.network} is declared twice (first at line {other.loc[1]})"
             else:
@@ -1105,6 +1111,8 @@ class _Planner:
             )
         pairs = find_overlaps((s.low, s.high, s) for s in self.desired.pools)
         for state, other in pairs:
+            if _later(other, state):
+                state, other = other, state
             self.error(
                 state.loc,
                 f"range {state.first_address} {state.last_address} overlaps range "
@@ -1137,6 +1145,11 @@ class _Planner:
             if block not in blocks:
                 blocks.add(block)
                 add(f"pool with range {pool.first_address} {pool.last_address}", pool.statements)
+
+
+def _later(a: Any, b: Any) -> bool:
+    """Does ``a`` come after ``b`` in the file? (An overlap is reported at the later one.)"""
+    return (a.loc[0], a.loc[1], a.loc[2]) > (b.loc[0], b.loc[1], b.loc[2])
 
 
 def _check_addresses(pool: AddressPool) -> None:
