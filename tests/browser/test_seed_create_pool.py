@@ -374,3 +374,52 @@ def test_invalid_input_is_shown_beside_the_field_and_nothing_is_saved(
     expect(field(dlg, "Failover Peer").locator("option:checked")).to_have_text("fo-good")
     assert FailoverPeer.objects.filter(name="fo-good").exists()
     assert AddressPool.objects.count() == 1
+
+
+def test_the_create_flow_works_as_plain_pages_without_javascript(browser, live_url, editor, scope):
+    """Each dialog is also a page of its own: the whole flow with JavaScript switched off."""
+    existing = pool(scope, "10.10.0.100", "10.10.0.150")
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        log_in(page, live_url, "editor")
+        open_scope_page(page, live_url, scope.server, scope)
+        address_row(page, "10.10.0.20").get_by_role("link", name="Create Address Pool").click()
+
+        expect(page.get_by_role("heading", name="DHCP Address Pool")).to_be_visible()
+        expect(field(page, "First Address")).to_have_value("10.10.0.20")
+        field(page, "Last Address").fill("10.10.0.40")
+        field(page, "Failover Peer").select_option(label="Add new failover peer")
+        page.get_by_role("button", name="OK", exact=True).click()
+
+        expect(page.get_by_role("heading", name="New Failover Peer")).to_be_visible()
+        expect(page.get_by_test_id("first-peer-note")).to_be_visible()
+        for name, value in DEFAULTS.items():
+            expect(field(page, name), f"default of {name}").to_have_value(value)
+        field(page, "Name").fill("fo-plain")
+        field(page, "Peer Address").fill("192.0.2.2")
+        page.get_by_role("button", name="OK", exact=True).click()
+
+        expect(page.get_by_role("heading", name="DHCP Address Pool")).to_be_visible()
+        expect(page.locator("#alerts").get_by_role("status")).to_contain_text(
+            "Created failover peer fo-plain."
+        )
+        expect(field(page, "First Address")).to_have_value("10.10.0.20")
+        expect(field(page, "Last Address")).to_have_value("10.10.0.40")
+        expect(field(page, "Failover Peer").locator("option:checked")).to_have_text("fo-plain")
+        page.get_by_role("button", name="OK", exact=True).click()
+
+        expect(page.get_by_role("heading", name="IP Addresses")).to_be_visible()
+        expect(page.locator("#alerts").get_by_role("status")).to_have_text(
+            "Created address pool 10.10.0.20-10.10.0.40 with failover peer fo-plain."
+        )
+        expect(address_row(page, "10.10.0.30").get_by_test_id("peer-badge")).to_have_text(
+            "fo-plain"
+        )
+    finally:
+        context.close()
+    fo_plain = FailoverPeer.objects.get(name="fo-plain")
+    created = AddressPool.objects.get(first_address="10.10.0.20")
+    assert (created.last_address, created.failover_peer) == ("10.10.0.40", fo_plain)
+    existing.refresh_from_db()
+    assert existing.failover_peer == fo_plain
