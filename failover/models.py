@@ -33,7 +33,11 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+)
 from django.db import models
 from django.db.models import Count, Q
 
@@ -191,7 +195,9 @@ class DhcpServer(models.Model):
         validators=[validate_host],
         help_text="IPv4 address or DNS name of the server.",
     )
-    description = models.TextField("Description", blank=True)
+    description = models.TextField(
+        "Description", blank=True, validators=[ProhibitNullCharactersValidator()]
+    )
     omapi_port = models.PositiveIntegerField(
         "OMAPI Port",
         null=True,

@@ -632,3 +632,13 @@ def test_nul_byte_is_a_field_error(primary_peer, build, field):
 def test_nul_byte_in_pool_address_is_a_field_error(scope):
     pool = AddressPool(scope=scope, first_address="10.10.0.1\x00", last_address="10.10.0.9")
     assert_rejected_on(pool, "first_address")
+
+
+def test_server_description_refuses_nul_but_keeps_newlines(db):
+    """PostgreSQL cannot store NUL in text: it must be a field error, not a DataError."""
+    ok = DhcpServer(name="dhcp-nul", address="192.0.2.9", description="line 1\nline 2")
+    ok.full_clean()
+    bad = DhcpServer(name="dhcp-nul", address="192.0.2.9", description="a\x00b")
+    with pytest.raises(ValidationError) as exc:
+        bad.full_clean()
+    assert set(exc.value.message_dict) == {"description"}
