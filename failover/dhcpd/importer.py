@@ -263,10 +263,30 @@ def _holds_model(node: ast.Node) -> bool:
 
 @dataclass
 class _Shared:
-    """The shared-network being read: its subnets so far and its current failover peer."""
+    """The shared-network being read (or the implicit one of a subnet outside any): its
+    subnets so far, its current failover peer and its pools in dhcpd's order, each as
+    (permits, peer, line) - what decides where dhcpd puts a range written outside a pool."""
 
     scopes: list[ScopeState] = field(default_factory=list)
     peer: str | None = None
+    pools: list[tuple[tuple, str | None, int]] = field(default_factory=list)
+
+
+# dhcpd puts a range written outside any pool into the first earlier pool of the shared
+# network whose allow/deny list is exactly this (confpars.c, parse_address_range), else
+# into a new pool with that list.
+_ADHOC = {
+    False: (("deny", "dynamic bootp clients"),),
+    True: (("allow", "all clients"),),
+}
+
+
+def _permits(statements: list[ast.Node]) -> tuple:
+    return tuple(
+        (node.action, node.subject_text.lower())
+        for node in statements
+        if isinstance(node, ast.AllowDeny) and node.action in ("allow", "deny")
+    )
 
 
 class _Builder:
@@ -400,8 +420,9 @@ class _Builder:
             high=high,
         )
         self.desired.scopes.append(state)
-        if shared is not None:
-            shared.scopes.append(state)
+        if shared is None:
+            shared = _Shared()  # dhcpd gives a subnet outside any its own shared network
+        shared.scopes.append(state)
         body = flatten_includes(node.statements)
         values = self._scope_fields(body, f"subnet {network}")
         entries: list = []
@@ -410,7 +431,7 @@ class _Builder:
             if isinstance(child, ast.Pool):
                 self.pool(child, state, None, pos, shared)
             elif isinstance(child, ast.Range):
-                self.range_pool(child, state, pos)
+                self.range_pool(child, state, pos, shared)
             elif id(child) in values:
                 name, value = values[id(child)]
                 state.options[name] = value
@@ -446,7 +467,10 @@ class _Builder:
             peer, how = None, AddressPool.PeerStatement.NAMED
         statements: list = []
         ranges: list[ast.Range] = []
-        for child in flatten_includes(node.statements):
+        body = flatten_includes(node.statements)
+        if shared is not None:
+            shared.pools.append((_permits(body), peer, node.line))
+        for child in body:
             if isinstance(child, ast.Range):
                 ranges.append(child)
             elif isinstance(child, ast.Group) and _holds_model(child):
@@ -478,7 +502,28 @@ class _Builder:
                 )
             )
 
-    def range_pool(self, node: ast.Range, scope: ScopeState, position: int) -> None:
+    def range_pool(
+        self, node: ast.Range, scope: ScopeState, position: int, shared: _Shared
+    ) -> None:
+        # dhcpd (parse_address_range) looks for the first earlier pool of the shared network
+        # with the ad-hoc allow/deny list and then -- as it is written -- puts the range into
+        # the pool BEFORE that one (or into the first pool). If that pool has a failover
+        # peer, the range is a failover range that names no peer: dhcpadmin cannot hold it.
+        wanted = _ADHOC[node.dynamic_bootp]
+        for index, (permits, _peer, _line) in enumerate(shared.pools):
+            if permits == wanted:
+                _, peer, line = shared.pools[index - 1 if index else 0]
+                if peer is not None:
+                    self.error(
+                        node,
+                        f"range {node.first} {node.end}: dhcpd puts this range, written "
+                        f"outside any pool, into the pool at line {line}, which has failover "
+                        f'peer "{peer}"; dhcpadmin cannot hold that: write the range inside '
+                        "a pool",
+                    )
+                break
+        else:
+            shared.pools.append((wanted, None, node.line))
         self.desired.pools.append(
             PoolState(
                 first_address=str(node.first),
@@ -674,6 +719,7 @@ def desired_state(config: ast.Config) -> Desired:
     builder.root(config)
     if builder.errors:
         raise ConfigImportError(_sorted(builder.errors))
+    builder.desired.peers.sort(key=lambda peer: peer.name)  # declared in any order, written sorted
     return builder.desired
 
 

@@ -276,7 +276,49 @@ CANNOT_HOLD = {
             "failover pool (the failover protocol does not support dynamic BOOTP).",
         ),
     ),
+    "a range outside the pools that dhcpd puts into a failover pool": (
+        PEER + "subnet 10.0.1.0 netmask 255.255.255.0 {\n"
+        '  pool { failover peer "p"; range 10.0.1.10 10.0.1.20; }\n'
+        "  range 10.0.1.30 10.0.1.40;\n  range 10.0.1.50 10.0.1.60;\n}\n",
+        (
+            8,
+            3,
+            "range 10.0.1.50 10.0.1.60: dhcpd puts this range, written outside any pool, into "
+            'the pool at line 6, which has failover peer "p"; dhcpadmin cannot hold that: '
+            "write the range inside a pool",
+        ),
+    ),
 }
+
+
+@pytest.mark.dhcpd
+def test_dhcpd_itself_puts_that_range_into_the_failover_pool(dhcpd):
+    """The case above, as dhcpd 4.4 reads it: the second range outside the pools joins the
+    pool before the first one's ad-hoc pool -- with dynamic-bootp, dhcpd refuses it."""
+    text, _ = CANNOT_HOLD["a range outside the pools that dhcpd puts into a failover pool"]
+    bootp = text.replace("range 10.0.1.30", "range dynamic-bootp 10.0.1.30").replace(
+        "range 10.0.1.50", "range dynamic-bootp 10.0.1.50"
+    )
+    result = check_config(bootp, dhcpd_path=dhcpd)
+    assert not result.ok
+    assert result.errors[0].line == 8  # the second one; the first made an ad-hoc pool
+    assert "dynamic-bootp flag is not permitted" in result.errors[0].message
+
+
+def test_ranges_outside_the_pools_next_to_pools_without_peers_are_fine(server):
+    text = PEER + (
+        "subnet 10.0.1.0 netmask 255.255.255.0 {\n"
+        "  pool { range 10.0.1.5 10.0.1.8; }\n"
+        "  range 10.0.1.10 10.0.1.20;\n  range 10.0.1.30 10.0.1.40;\n}\n"
+        'subnet 10.0.2.0 netmask 255.255.255.0 { pool { failover peer "p"; '
+        "range 10.0.2.10 10.0.2.20; } }\n"
+    )
+    import_text(server, text)
+    bare = AddressPool.objects.filter(bare=True)
+    assert sorted(bare.values_list("first_address", "failover_peer")) == [
+        ("10.0.1.10", None),
+        ("10.0.1.30", None),
+    ]
 
 
 @pytest.mark.parametrize("case", sorted(CANNOT_HOLD), ids=str)
