@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import config, peers, pools, scopes, servers
+from .views import config, imports, peers, pools, scopes, servers
 
 app_name = "failover"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("servers/<int:pk>/", servers.server_detail, name="server_detail"),
     path("servers/<int:pk>/edit/", servers.server_edit, name="server_edit"),
     path("servers/<int:pk>/delete/", servers.server_delete, name="server_delete"),
+    path("servers/<int:pk>/import/", imports.server_import, name="server_import"),
     # Scopes and their list of IP addresses
     path("servers/<int:pk>/scopes/add/", scopes.scope_create, name="scope_create"),
     path("scopes/<int:pk>/", scopes.scope_detail, name="scope_detail"),
