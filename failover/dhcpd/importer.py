@@ -84,6 +84,7 @@ from failover.validators import is_ipv4, split_list
 
 from . import ast
 from .ast import flatten_includes, to_text
+from .render import DEFAULT_TOP
 from .tokenizer import PUNCT, STRING, WORD, ParseError
 
 #: Peer fields read from the file (everything but the server, the name and the partner).
@@ -943,7 +944,9 @@ class _Planner:
             old = getattr(server, name)
             if old != new:
                 label = _field_label(DhcpServer, name)
-                changes.append(FieldChange(name, label, _show(old), _show(new)))
+                # A server made here is written with the renderer's own top level.
+                shown = DEFAULT_TOP if name == "statements" and old is None else old
+                changes.append(FieldChange(name, label, _show(shown), _show(new)))
                 setattr(server, name, new)
                 self.plan.server_fields.append(name)
         self.check(server, ("", 1, 1), f"server {server.name}", exclude=["name", "address"])
