@@ -32,9 +32,31 @@ def label(text: str) -> re.Pattern[str]:
     return re.compile(rf"^\s*{re.escape(text)}\s*\*?\s*$")
 
 
+# The modal is at rest: no Bootstrap show/hide transition running and no htmx swap settling.
+# Until then the page may still move the focus (to the dialog's first or invalid field), and
+# text typed meanwhile could land in another field.
+_MODAL_AT_REST = """() => {
+  const modal = document.getElementById("modal");
+  const content = document.getElementById("modal-content");
+  if (!modal || !content) return true; // a page without the modal shell
+  const busy = ["htmx-swapping", "htmx-settling"].some((c) => content.classList.contains(c));
+  const moving = [modal, ...document.querySelectorAll(".modal-backdrop")].some(
+    (el) => el.getAnimations({ subtree: true }).length > 0
+  );
+  return !busy && !moving;
+}"""
+REST_TIMEOUT_MS = 10_000
+
+
+def wait_for_modal_at_rest(page: Page) -> None:
+    page.wait_for_function(_MODAL_AT_REST, timeout=REST_TIMEOUT_MS)
+
+
 def dialog(page: Page, title: str) -> Locator:
-    """The open modal whose title is ``title``; asserts that it is visible."""
+    """The open modal whose title is ``title``, once it is at rest."""
     found = page.get_by_role("dialog", name=title, exact=True)
+    expect(found).to_be_visible()
+    wait_for_modal_at_rest(page)
     expect(found).to_be_visible()
     return found
 
@@ -64,6 +86,7 @@ def _replaced_after(dlg: Locator, button: Locator) -> None:
     )
     button.click()
     expect(content.locator("[data-old]")).to_have_count(0)
+    wait_for_modal_at_rest(page)
 
 
 def press(dlg: Locator, name: str) -> None:
@@ -85,7 +108,12 @@ def cancel(dlg: Locator) -> None:
 
 
 def expect_no_dialog(page: Page) -> None:
+    """The modal is closed, and done closing: Bootstrap hides it first and fires
+    ``hidden.bs.modal`` (which empties it) only after the backdrop has faded out."""
     expect(page.locator("#modal")).to_be_hidden()
+    expect(page.locator(".modal-backdrop")).to_have_count(0)
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\bmodal-open\b"))
+    expect(page.locator("#modal-content")).to_be_empty()
 
 
 def counts() -> dict[str, int]:
