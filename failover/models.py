@@ -385,7 +385,7 @@ class Scope(models.Model):
         address, _, prefix = value.partition("/")
         try:
             if is_ipv4(address) and prefix.isascii() and prefix.isdigit() and len(prefix) < 3:
-                iface = ipaddress.IPv4Interface((ipv4_address(address), int(prefix)))
+                iface = ipaddress.IPv4Interface((int(ipv4_address(address)), int(prefix)))
             else:  # the slow path, which explains what is wrong
                 iface = ipaddress.IPv4Interface(value)
         except ValueError:
@@ -400,6 +400,7 @@ class Scope(models.Model):
                 {"network": f"The prefix length must be between /{MIN_PREFIX} and /{MAX_PREFIX}."}
             )
         self.network = str(net)
+        self.__dict__["_ip_network"] = (self.network, net)  # what ip_network would parse
         return net
 
     def own_errors(self) -> dict[str, list[str]]:
