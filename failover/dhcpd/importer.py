@@ -43,8 +43,12 @@ What is held in the model, and how
   ``no failover peer``, else the shared-network's peer at that point (``peer_statement``
   records which, so the text comes back the same way).
 - ``range`` directly in a subnet: an AddressPool with ``bare`` set, written back as a
-  ``range`` statement. dhcpd puts such ranges in an ad-hoc pool that never has a failover
-  peer. ``range A;`` is the pool A-A. ``range dynamic-bootp``: ``dynamic_bootp``.
+  ``range`` statement. dhcpd puts such a range into an ad-hoc pool without a failover peer,
+  or -- when an earlier pool of the shared network has the ad-hoc pool's allow/deny list --
+  into the pool before that one (see ``_Builder.range_pool``); if that pool has a failover
+  peer, the file is refused with the reason (dhcpadmin would show a range without a peer
+  that dhcpd serves with one). ``range A;`` is the pool A-A. ``range dynamic-bootp``:
+  ``dynamic_bootp`` (never with a failover peer: a model rule and a database constraint).
 - ``omapi-port N;`` at the top level: the server's OMAPI Port.
 - Everything else (hosts, classes, subclasses, option definitions and spaces, conditionals,
   keys, zones, allow/deny, other options and statements): kept verbatim (the parser's
@@ -56,7 +60,15 @@ The import reproduces the FILE: it is its own domain operation, not a sequence o
 actions, so the first-peer rule and the last-referrer rule do not apply (a pool without a
 peer in the file stays without one; a peer the file no longer declares is deleted after
 its pools changed). ``partner_server`` is left as it is: the pair check
-(:mod:`failover.dhcpd.pair`) finds the partner from the peer's name and addresses.
+(:mod:`failover.dhcpd.pair`) finds the partner from the peer's name and addresses (the
+managed server with a peer of the same name listening on the peer address), so importing
+both servers' files pairs their peers; the plan shows each relationship of the server as it
+will be, with the pair check's findings (both primary, pools that differ, ...).
+
+Speed: whole-file rules run once over all objects (find_overlaps sorts; no query per
+object), the model instances are checked with ``clean_fields`` and their rule functions,
+and the writes are batched (bench/import_bench.py: 10,000 subnets with a failover pool each
+in a few seconds, no longer than ``dhcpd -t`` takes for the same file).
 """
 
 from __future__ import annotations
