@@ -5,6 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from failover.models import Scope
+from tests.browser.seed_ui import dialog as dialog_at_rest
 from tests.conftest import require_binary
 from tests.dhcpd.conftest import build_pair
 
@@ -44,6 +45,8 @@ def test_cancel_changes_nothing(logged_in_page, live_url):
     page = logged_in_page
     page.goto(f"{live_url}/servers/{a.pk}/")
     page.get_by_test_id("migrate-10.20.0.0/24").click()
+    # Bootstrap ignores a dismiss while the modal is still sliding in: wait until it rests.
+    dialog_at_rest(page, "Migrate Scope to Failover Peer")
     page.locator("#modal #modal-cancel").click()
     expect(page.locator("#modal")).to_be_hidden()
     assert not b.scopes.exists() and not b.failover_peers.exists()
