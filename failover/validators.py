@@ -48,12 +48,17 @@ def is_ipv4(value: str) -> bool:
     return True
 
 
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+# _HOSTNAME_LABEL for every dot-separated label, as one expression (the importer checks a
+# domain name per subnet).
+_HOSTNAME_RE = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\Z")
+
+
 def validate_hostname(value: str) -> None:
     """A DNS name (RFC 1123 labels), without a trailing dot."""
     if not value or len(value) > 253:
         raise ValidationError("Enter a DNS name of at most 253 characters.", code="hostname")
-    labels = value.split(".")
-    if not all(_HOSTNAME_LABEL.match(label) for label in labels):
+    if not _HOSTNAME_RE.match(value):
         raise ValidationError(
             "Enter a valid DNS name (letters, digits and '-' in dot-separated labels).",
             code="hostname",

@@ -703,10 +703,8 @@ def _scope_value(node: ast.Node) -> tuple[str, Any, str | None] | None:
         if addresses is None:
             return name, None, f"{label} {node.value_text} is not a list of IPv4 addresses"
         value = ", ".join(addresses)
-        limit = Scope._meta.get_field(name).max_length
-        if len(value) > limit:
-            return name, None, f"{label} is longer than the {limit} characters the field holds"
-        return name, value, None
+        problem = _field_problem(Scope, name, value)
+        return name, value, problem and f"{label}: {problem}"
     if isinstance(node, ast.Statement) and node.terminator == ";":
         name = _STATEMENT_FIELDS.get(node.keyword)
         if name is None:
@@ -714,11 +712,14 @@ def _scope_value(node: ast.Node) -> tuple[str, Any, str | None] | None:
         number = _number(node.tokens[1:])
         if number is None or not 1 <= number <= _MAX_INT:
             return name, None, f"{_label(name)} is not a number of seconds from 1 to {_MAX_INT}"
-        return name, number, None
+        problem = _field_problem(Scope, name, number)
+        return name, number, problem and f"{_label(name)}: {problem}"
     return None
 
 
 def _field_problem(model, name: str, value: Any) -> str | None:
+    """The field's own check (``Field.clean``: its validators and limits) on a value the
+    file gives it; the plan does not check these fields again (see SCOPE_OPTION_FIELDS)."""
     try:
         model._meta.get_field(name).clean(value, None)
     except ValidationError as exc:
@@ -895,6 +896,7 @@ class _Planner:
         self.plan = ImportPlan(server=self.server, filename=filename, desired=desired)
         self.errors: list[ParseError] = []
         self.stored_group_key: dict[int, tuple] = {}
+        self.touched: set[int] = set()  # ids of stored scopes that change
 
     def error(self, loc: Loc, message: str) -> None:
         self.errors.append(ParseError(loc[0], loc[1], loc[2], message))
@@ -1048,7 +1050,9 @@ class _Planner:
                     values[name] = ""
             scope = stored.get(state.network)
             if scope is None:
-                scope = Scope(server=self.server, network=state.network, group=group, **values)
+                scope = Scope(server_id=None, group_id=None, network=state.network, **values)
+                _link(scope, _SCOPE_SERVER, self.server)
+                _link(scope, _SCOPE_GROUP, group)
                 self.plan.scopes_create.append(scope)
                 self.change("create", "scope", state.network, summary=_scope_summary(scope))
             else:
@@ -1064,14 +1068,19 @@ class _Planner:
                         )
                     )
                 scope.group = group
-                if changes:
-                    self.plan.scopes_update.append(scope)
-                    self.change("change", "scope", state.network, changes)
+                if not changes:  # stored as it is: checked when it was saved
+                    out[state.network] = scope
+                    continue
+                self.plan.scopes_update.append(scope)
+                self.change("change", "scope", state.network, changes)
+                self.touched.add(id(scope))
+            # The option fields were checked by their Field.clean in desired_state (a value
+            # they refuse is kept verbatim instead); the rest of the scope is checked here.
             self.check(
                 scope,
                 state.loc,
                 f"subnet {state.network}",
-                exclude=["server", "group"],
+                exclude=["server", "group", *SCOPE_OPTION_FIELDS],
                 extra=scope.clean_network,
             )
             out[state.network] = scope
@@ -1124,14 +1133,17 @@ class _Planner:
             pool = by_key.get(state.key) if state.key not in seen else None
             seen.add(state.key)
             if pool is None:
-                pool = AddressPool(
-                    scope=scope,
+                pool = AddressPool(  # the foreign keys: see _link
+                    scope_id=None,
+                    failover_peer_id=None,
+                    group_id=None,
                     first_address=state.first_address,
                     last_address=state.last_address,
-                    failover_peer=peer,
-                    group=group,
                     **values,
                 )
+                _link(pool, _POOL_SCOPE, scope)
+                _link(pool, _POOL_PEER, peer)
+                _link(pool, _POOL_GROUP, group)
                 self.plan.pools_create.append(pool)
                 summary = f"in {state.scope}" + (
                     f", failover peer '{state.failover_peer}'" if peer else ""
@@ -1163,6 +1175,8 @@ class _Planner:
                             group_label(state.group) if state.group else "",
                         )
                     )
+                if not changes and id(scope) not in self.touched:
+                    continue  # stored as it is, in a scope that stays: checked when saved
                 pool.scope, pool.failover_peer, pool.group = scope, peer, group
                 if changes:
                     self.plan.pools_update.append(pool)
@@ -1212,6 +1226,20 @@ class _Planner:
             if block not in blocks:
                 blocks.add(block)
                 add(f"pool with range {pool.first_address} {pool.last_address}", pool.statements)
+
+
+_POOL_SCOPE = AddressPool._meta.get_field("scope")
+_POOL_PEER = AddressPool._meta.get_field("failover_peer")
+_POOL_GROUP = AddressPool._meta.get_field("group")
+_SCOPE_SERVER = Scope._meta.get_field("server")
+_SCOPE_GROUP = Scope._meta.get_field("group")
+
+
+def _link(obj: Any, field: Any, value: Any) -> None:
+    """Point a new object's foreign key at ``value`` (saved or not yet): what assigning it
+    does, without the descriptor's database routing, for tens of thousands of new rows."""
+    obj.__dict__[field.attname] = value.pk if value is not None else None
+    field.set_cached_value(obj, value)
 
 
 def _later(a: Any, b: Any) -> bool:

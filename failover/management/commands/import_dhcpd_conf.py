@@ -51,7 +51,8 @@ class Command(BaseCommand):
         if server is None and not options["create"]:
             raise CommandError(f"No DHCP server named '{name}' (add --create to make it).")
         try:
-            tree = parse_file(path, include_root=settings.DHCPD_IMPORT_INCLUDE_ROOT)
+            with services.without_cycle_collection():
+                tree = parse_file(path, include_root=settings.DHCPD_IMPORT_INCLUDE_ROOT)
             if server is None:
                 server = self._new_server(name, options["address"], tree)
             if options["dry_run"]:
