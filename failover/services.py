@@ -934,7 +934,8 @@ _PLAIN_COLUMNS = frozenset(
 
 
 def _insert(model: Any, objects: list, batch: int = 2000) -> None:
-    """INSERT validated new rows with one prepared statement per batch (executemany).
+    """INSERT validated new rows in batches (a prepared statement run per row on SQLite,
+    COPY on PostgreSQL).
 
     What bulk_create does, without its per-value SQL compilation, which is most of its
     time for 10,000 rows of a dozen columns. Values go through each field's
@@ -952,6 +953,13 @@ def _insert(model: Any, objects: list, batch: int = 2000) -> None:
         ", ".join(quote(f.column) for f in fields),
         ", ".join(["%s"] * len(fields)),
     )
+    # SQLite runs a prepared statement per row fastest; PostgreSQL takes rows fastest by
+    # COPY (psycopg 3 adapts the same values, JSON included).
+    copy_sql = None
+    if connection.vendor == "postgresql":
+        copy_sql = "COPY {} ({}) FROM STDIN".format(
+            quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+        )
     columns = []
     for f in fields:
         if f.is_relation:
@@ -979,7 +987,12 @@ def _insert(model: Any, objects: list, batch: int = 2000) -> None:
                     else:
                         row.append(prep(values.get(attname), connection))
                 rows.append(row)
-            cursor.executemany(sql, rows)
+            if copy_sql is not None:
+                with cursor.cursor.copy(copy_sql) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(sql, rows)
 
 
 def _import_apply(plan: Any) -> None:
