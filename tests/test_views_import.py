@@ -290,6 +290,18 @@ def test_a_too_big_paste_is_refused_with_a_clear_message(editor_client, server, 
     assert "The request is larger than the limit" in response.content.decode()
 
 
+def test_unreadable_form_data_is_a_clear_error(editor_client, server):
+    body = b'--xyz\r\nContent-Disposition: form-data; name="text"\r\n\r\nabc'  # never ends
+    response = editor_client.post(
+        url(server), body, content_type="multipart/form-data; boundary=xyz"
+    )
+    assert response.status_code == 200  # what could be read: the text, which is no config
+    assert b'data-testid="import-errors"' in response.content
+    broken = editor_client.post(url(server), b"x", content_type="multipart/form-data")
+    assert broken.status_code == 400
+    assert "The form data could not be read" in broken.content.decode()
+
+
 def test_text_over_the_import_limit_is_refused(editor_client, server, settings):
     settings.DHCPD_IMPORT_MAX_BYTES = 1_000
     content = preview(editor_client, server, text="# c\n" * 500).content.decode()

@@ -22,9 +22,10 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -237,6 +238,14 @@ def server_import(request: HttpRequest, pk: int) -> HttpResponse:
                 error=f"The request is larger than the limit of {_size(_limit())}: "
                 "import a smaller file.",
                 status=413,
+            )
+        except (TooManyFieldsSent, TooManyFilesSent, MultiPartParserError):
+            return _form_page(
+                request,
+                server,
+                ImportForm(),
+                error="The form data could not be read: send one file or the pasted text.",
+                status=400,
             )
     return _server_import(request, server, handler)
 
