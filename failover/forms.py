@@ -106,6 +106,31 @@ class PoolForm(forms.ModelForm):
         return cleaned
 
 
+#: The peer dialog: the seed's fields, then the collapsed Advanced part.
+PEER_MAIN_FIELDS = [
+    "name",
+    "role",
+    "address",
+    "port",
+    "peer_address",
+    "peer_port",
+    "max_response_delay",
+    "max_unacked_updates",
+    "mclt",
+    "split",
+    "load_balance_max_seconds",
+]
+PEER_ADVANCED_FIELDS = [
+    "hba",
+    "auto_partner_down",
+    "max_lease_misbalance",
+    "max_lease_ownership",
+    "min_balance",
+    "max_balance",
+    "partner_server",
+]
+
+
 class FailoverPeerForm(forms.ModelForm):
     """The `New Failover Peer` / properties dialog.
 
@@ -114,52 +139,13 @@ class FailoverPeerForm(forms.ModelForm):
     rejects them on a secondary if they are sent anyway.
     """
 
-    MAIN_FIELDS = [
-        "name",
-        "role",
-        "address",
-        "port",
-        "peer_address",
-        "peer_port",
-        "max_response_delay",
-        "max_unacked_updates",
-        "mclt",
-        "split",
-        "load_balance_max_seconds",
-    ]
-    ADVANCED_FIELDS = [
-        "hba",
-        "auto_partner_down",
-        "max_lease_misbalance",
-        "max_lease_ownership",
-        "min_balance",
-        "max_balance",
-        "partner_server",
-    ]
+    MAIN_FIELDS = PEER_MAIN_FIELDS
+    ADVANCED_FIELDS = PEER_ADVANCED_FIELDS
     PRIMARY_ONLY = FailoverPeer.PRIMARY_ONLY_FIELDS
 
     class Meta:
         model = FailoverPeer
-        fields = [
-            "name",
-            "role",
-            "address",
-            "port",
-            "peer_address",
-            "peer_port",
-            "max_response_delay",
-            "max_unacked_updates",
-            "mclt",
-            "split",
-            "load_balance_max_seconds",
-            "hba",
-            "auto_partner_down",
-            "max_lease_misbalance",
-            "max_lease_ownership",
-            "min_balance",
-            "max_balance",
-            "partner_server",
-        ]
+        fields = [*PEER_MAIN_FIELDS, *PEER_ADVANCED_FIELDS]
 
     def __init__(self, *args: Any, server: DhcpServer, **kwargs: Any):
         if kwargs.get("instance") is None:

@@ -359,6 +359,15 @@ class Scope(models.Model):
 
     objects = ScopeQuerySet.as_manager()
 
+    #: The scope's dhcpd options and statements that the model holds in fields.
+    OPTION_FIELDS = (
+        "routers",
+        "domain_name_servers",
+        "domain_name",
+        "default_lease_time",
+        "max_lease_time",
+    )
+
     class Meta:
         ordering = ["server__name", "network"]
         constraints = [
@@ -589,6 +598,25 @@ class FailoverPeer(models.Model):
     objects = FailoverPeerQuerySet.as_manager()
 
     PRIMARY_ONLY_FIELDS = ("mclt", "split", "hba")
+    #: The fields that are statements of the `failover peer` declaration, in file order.
+    STATEMENT_FIELDS = (
+        "role",
+        "address",
+        "port",
+        "peer_address",
+        "peer_port",
+        "max_response_delay",
+        "max_unacked_updates",
+        "mclt",
+        "split",
+        "hba",
+        "load_balance_max_seconds",
+        "auto_partner_down",
+        "max_lease_misbalance",
+        "max_lease_ownership",
+        "min_balance",
+        "max_balance",
+    )
     # What dhcpd uses when the statement is absent (dhcpd.conf(5)).
     DEFAULT_MAX_LEASE_MISBALANCE, DEFAULT_MAX_LEASE_OWNERSHIP = 15, 10
     DEFAULT_MIN_BALANCE, DEFAULT_MAX_BALANCE = 60, 3600

@@ -443,35 +443,15 @@ def peer_delete(
 # the plan shows first. Creating the partner's first peer applies the first-peer rule (all
 # its pools refer to it), which the plan shows too.
 
-SCOPE_OPTION_FIELDS = (
-    "name",
-    "routers",
-    "domain_name_servers",
-    "domain_name",
-    "default_lease_time",
-    "max_lease_time",
+SCOPE_OPTION_FIELDS = ("name", *Scope.OPTION_FIELDS)
+_ENDPOINT_FIELDS = ("role", "address", "port", "peer_address", "peer_port")
+#: Statements the mirrored declaration copies as they are (the rest are swapped or dropped).
+MIRRORED_PEER_FIELDS = tuple(
+    name
+    for name in FailoverPeer.STATEMENT_FIELDS
+    if name not in _ENDPOINT_FIELDS and name not in FailoverPeer.PRIMARY_ONLY_FIELDS
 )
-MIRRORED_PEER_FIELDS = (
-    "max_response_delay",
-    "max_unacked_updates",
-    "load_balance_max_seconds",
-    "auto_partner_down",
-    "max_lease_misbalance",
-    "max_lease_ownership",
-    "min_balance",
-    "max_balance",
-)
-PEER_CREATE_FIELDS = (
-    "name",
-    "role",
-    "address",
-    "port",
-    "peer_address",
-    "peer_port",
-    *FailoverPeer.PRIMARY_ONLY_FIELDS,
-    *MIRRORED_PEER_FIELDS,
-    "partner_server",
-)
+PEER_CREATE_FIELDS = ("name", *FailoverPeer.STATEMENT_FIELDS, "partner_server")
 
 
 @dataclass
@@ -869,25 +849,7 @@ def config_import(
     return plan
 
 
-_PEER_WRITE_FIELDS = (
-    "role",
-    "address",
-    "port",
-    "peer_address",
-    "peer_port",
-    "max_response_delay",
-    "max_unacked_updates",
-    "mclt",
-    "split",
-    "hba",
-    "load_balance_max_seconds",
-    "auto_partner_down",
-    "max_lease_misbalance",
-    "max_lease_ownership",
-    "min_balance",
-    "max_balance",
-    "statements",
-)
+_PEER_WRITE_FIELDS = (*FailoverPeer.STATEMENT_FIELDS, "statements")
 _GROUP_WRITE_FIELDS = ("parent", "kind", "name", "quoted", "position", "statements")
 _SCOPE_WRITE_FIELDS = (
     "group",

@@ -100,31 +100,8 @@ from .render import DEFAULT_TOP
 from .tokenizer import PUNCT, STRING, WORD, ParseError
 
 #: Peer fields read from the file (everything but the server, the name and the partner).
-PEER_FIELDS = (
-    "role",
-    "address",
-    "port",
-    "peer_address",
-    "peer_port",
-    "max_response_delay",
-    "max_unacked_updates",
-    "mclt",
-    "split",
-    "hba",
-    "load_balance_max_seconds",
-    "auto_partner_down",
-    "max_lease_misbalance",
-    "max_lease_ownership",
-    "min_balance",
-    "max_balance",
-)
-SCOPE_OPTION_FIELDS = (
-    "routers",
-    "domain_name_servers",
-    "domain_name",
-    "default_lease_time",
-    "max_lease_time",
-)
+PEER_FIELDS = FailoverPeer.STATEMENT_FIELDS
+SCOPE_OPTION_FIELDS = Scope.OPTION_FIELDS
 _OPTION_FIELDS = {
     "routers": "routers",
     "domain-name-servers": "domain_name_servers",
