@@ -196,6 +196,18 @@ class PoolState:
     low: int = field(default=0, compare=False, repr=False)  # first and last address
     high: int = field(default=0, compare=False, repr=False)
 
+    @classmethod
+    def of_range(cls, rng: ast.Range, **fields: Any) -> PoolState:
+        """The pool of one parsed ``range``: its addresses and place come from the node."""
+        return cls(
+            first_address=str(rng.first),
+            last_address=str(rng.end),
+            loc=_where(rng),
+            low=int(rng.first),
+            high=int(rng.end),
+            **fields,
+        )
+
     @property
     def key(self) -> tuple[str, str]:
         return (self.first_address, self.last_address)
@@ -475,9 +487,8 @@ class _Builder:
                 self.error(rng, f"range {rng.first}: not inside a subnet declared before it")
                 continue
             self.desired.pools.append(
-                PoolState(
-                    first_address=str(rng.first),
-                    last_address=str(rng.end),
+                PoolState.of_range(
+                    rng,
                     scope=target.network,
                     group=group,
                     position=position,
@@ -486,9 +497,6 @@ class _Builder:
                     failover_peer=peer,
                     peer_statement=str(how),
                     statements=statements,
-                    loc=_where(rng),
-                    low=int(rng.first),
-                    high=int(rng.end),
                 )
             )
 
@@ -515,9 +523,8 @@ class _Builder:
         else:
             shared.pools.append((wanted, None, node.line))
         self.desired.pools.append(
-            PoolState(
-                first_address=str(node.first),
-                last_address=str(node.end),
+            PoolState.of_range(
+                node,
                 scope=scope.network,
                 group=None,
                 position=position,
@@ -526,9 +533,6 @@ class _Builder:
                 failover_peer=None,  # dhcpd's ad-hoc pool for a bare range has no peer
                 peer_statement="",
                 statements=[],
-                loc=_where(node),
-                low=int(node.first),
-                high=int(node.end),
             )
         )
 
