@@ -126,3 +126,14 @@ DHCPD_IMPORT_MAX_BYTES = int(os.environ.get("DHCPD_IMPORT_MAX_BYTES", str(8 * 10
 # The import preview posts the text back with OK: form fields may hold that much (plus room
 # for the rest of the form). Larger requests get a clear message, not a 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = DHCPD_IMPORT_MAX_BYTES + 256 * 1024
+
+# Derived results that cost as much as the database is large (a rendered dhcpd.conf, the
+# pair check) are cached under the data version (failover/versioning.py), so a stale entry
+# is never read: a per-process memory cache is enough, also with several app servers.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "dhcpadmin",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    }
+}
