@@ -18,6 +18,17 @@ from django_htmx.http import HttpResponseClientRedirect
 
 View = Callable[..., HttpResponse]
 
+#: Migrate Scope to Failover Peer creates, changes and deletes peers, scopes and pools.
+MIGRATE_PERMISSIONS = (
+    "failover.add_failoverpeer",
+    "failover.delete_failoverpeer",
+    "failover.add_scope",
+    "failover.change_scope",
+    "failover.add_addresspool",
+    "failover.change_addresspool",
+    "failover.delete_addresspool",
+)
+
 
 def login_required(view: View) -> View:
     """Like Django's, but an htmx request is told to load the login page as a whole page."""

@@ -20,19 +20,50 @@ The pair check reports (``Finding.code``):
 - ``not_finalized``   a scope of the relationship that is not on the partner yet;
 - ``pools_differ``    the scope is on both servers but its failover pools differ.
 
-Everything is computed from four queries, whatever the number of servers, scopes and pools.
+Everything is computed from five queries at most, whatever the number of servers, scopes and
+pools; scopes and pools are read as tuples (:class:`ScopeRow`, :class:`PoolRow`), not model
+instances. ``relationships(server=S)`` reads only S and its partners,
+``relationships(server=S, network=N)`` only one network of them (a scope's page).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from django.db.models import Q, Subquery
+from django.db.models.functions import Lower
 
 from failover.models import AddressPool, DhcpServer, FailoverPeer, Scope
 
 ERROR, WARNING = "error", "warning"
+
+
+class ScopeRow(NamedTuple):
+    """The columns of a scope the pair check reads (no model instance: 20,000 of them
+    load several times faster as tuples)."""
+
+    pk: int
+    server_id: int
+    network: str
+    name: str
+    first_int: int | None
+
+
+class PoolRow(NamedTuple):
+    """The columns of a failover pool the pair check reads."""
+
+    scope_id: int
+    first_address: str
+    last_address: str
+    failover_peer_id: int
+
+
+ScopeLike = Scope | ScopeRow
+PoolLike = AddressPool | PoolRow
 
 
 @dataclass(frozen=True)
@@ -43,6 +74,7 @@ class Finding:
     code: str
     server_ids: tuple[int, ...] = ()
     network: str | None = None
+    scope_id: int | None = None  # the scope to open or migrate, for a finding of a network
 
     def __str__(self) -> str:
         return f"{self.severity.upper()} {self.relationship}: {self.message}"
@@ -53,8 +85,8 @@ class RelationshipScope:
     """One network of a relationship, as it is on each side."""
 
     network: str
-    primary_scope: Scope | None
-    secondary_scope: Scope | None
+    primary_scope: ScopeLike | None
+    secondary_scope: ScopeLike | None
     primary_ranges: frozenset[tuple[str, str]]
     secondary_ranges: frozenset[tuple[str, str]]
 
@@ -67,7 +99,7 @@ class RelationshipScope:
         )
 
     @property
-    def source(self) -> Scope | None:
+    def source(self) -> ScopeLike | None:
         """The scope to migrate to the partner: the primary's when both have it."""
         return self.primary_scope or self.secondary_scope
 
@@ -102,6 +134,16 @@ class Relationship:
     @property
     def not_finalized(self) -> list[RelationshipScope]:
         return [rs for rs in self.scopes if not rs.finalized]
+
+    @property
+    def scope_findings(self) -> list[Finding]:
+        """The findings of single networks (not finalized, pools differ)."""
+        return [f for f in self.findings if f.network]
+
+    @property
+    def other_findings(self) -> list[Finding]:
+        """The findings of the relationship itself (roles, addresses, statements, …)."""
+        return [f for f in self.findings if not f.network]
 
     def involves(self, server: DhcpServer) -> bool:
         return server.pk in self.server_ids
@@ -154,24 +196,79 @@ def partner_of(peer: FailoverPeer) -> DhcpServer | None:
 # --- the relationships and their check ---------------------------------------------------
 
 
-def relationships() -> list[Relationship]:
-    """Every failover relationship of the managed servers, each with its pair check."""
-    servers = list(DhcpServer.objects.all())
-    peers = list(FailoverPeer.objects.order_by("server__name", "name"))
-    pools = list(
-        AddressPool.objects.filter(failover_peer__isnull=False).only(
-            "id", "first_address", "last_address", "failover_peer_id", "scope_id"
-        )
+def _pool_rows(**filters: Any) -> list[PoolRow]:
+    rows = AddressPool.objects.filter(failover_peer__isnull=False, **filters).order_by()
+    return [
+        PoolRow._make(row)
+        for row in rows.values_list("scope_id", "first_address", "last_address", "failover_peer_id")
+    ]
+
+
+def _scope_rows(**filters: Any) -> list[ScopeRow]:
+    rows = Scope.objects.filter(**filters).order_by()
+    return [
+        ScopeRow._make(row)
+        for row in rows.values_list("id", "server_id", "network", "name", "first_int")
+    ]
+
+
+def relationships(
+    *, server: DhcpServer | None = None, network: str | None = None
+) -> list[Relationship]:
+    """The failover relationships of the managed servers, each with its pair check.
+
+    With ``server``: only the relationships of that server, computed from that server and
+    its partners only (the servers its peers name, and the peers and pools of those). With
+    ``network`` as well: only that network's scopes and pools (a scope's page), so the cost
+    is one scope's worth of rows; findings that need the whole relationship (an
+    unreferenced peer) are then not meaningful. Five queries at most.
+    """
+    if server is None:
+        servers = list(DhcpServer.objects.all())
+        peers = list(FailoverPeer.objects.order_by("server__name", "name"))
+        return build(servers, peers, _pool_rows(), _scope_rows())
+    servers = _with_partners(server)
+    ids = [s.pk for s in servers]
+    peers = list(FailoverPeer.objects.filter(server_id__in=ids).order_by("server__name", "name"))
+    peer_ids = [p.pk for p in peers]
+    if network is None:
+        pools = _pool_rows(failover_peer_id__in=peer_ids)
+        scopes = _scope_rows(server_id__in=ids)
+    else:
+        pools = _pool_rows(failover_peer_id__in=peer_ids, scope__network=network)
+        scopes = _scope_rows(server_id__in=ids, network=network)
+    return for_server(build(servers, peers, pools, scopes), server)
+
+
+def _with_partners(server: DhcpServer) -> list[DhcpServer]:
+    """``server`` and every server that can be the partner of one of its peers (the rules
+    of :class:`PartnerIndex`), in two queries."""
+    own = list(server.failover_peers.values_list("name", "peer_address", "partner_server_id"))
+    if not own:
+        return [server]
+    names = {name for name, _, _ in own}
+    addresses = {address.lower() for _, address, _ in own}
+    explicit = {partner for _, _, partner in own if partner}
+    named_there = (
+        FailoverPeer.objects.annotate(lower_address=Lower("address"))
+        .filter(name__in=names, lower_address__in=addresses)
+        .values("server_id")
     )
-    scopes = list(Scope.objects.only("id", "server_id", "network", "name"))
-    return build(servers, peers, pools, scopes)
+    partners = (
+        DhcpServer.objects.annotate(lower_address=Lower("address"))
+        .filter(
+            Q(pk__in=explicit) | Q(lower_address__in=addresses) | Q(pk__in=Subquery(named_there))
+        )
+        .exclude(pk=server.pk)
+    )
+    return [server, *partners]
 
 
 def build(
     servers: list[DhcpServer],
     peers: list[FailoverPeer],
-    pools: list[AddressPool],
-    scopes: list[Scope],
+    pools: Sequence[PoolLike],
+    scopes: Sequence[ScopeLike],
 ) -> list[Relationship]:
     """Pair the peers and check each pair, from loaded objects (testable without the DB)."""
     index = PartnerIndex(servers, peers)
@@ -181,7 +278,7 @@ def build(
             peer.server = server_by_id[peer.server_id]
     scope_by_id = {s.pk: s for s in scopes}
     scope_by_key = {(s.server_id, s.network): s for s in scopes}
-    pools_of: dict[int, list[AddressPool]] = defaultdict(list)
+    pools_of: dict[int, list[PoolLike]] = defaultdict(list)
     for pool in pools:
         pools_of[pool.failover_peer_id].append(pool)
     peer_by_key = {(p.server_id, p.name): p for p in peers}
@@ -327,7 +424,7 @@ def check_peers(
     return found
 
 
-def _by_scope(pools: list[AddressPool]) -> dict[int, frozenset[tuple[str, str]]]:
+def _by_scope(pools: list[PoolLike]) -> dict[int, frozenset[tuple[str, str]]]:
     grouped: dict[int, set[tuple[str, str]]] = defaultdict(set)
     for pool in pools:
         grouped[pool.scope_id].add((pool.first_address, pool.last_address))
@@ -336,21 +433,21 @@ def _by_scope(pools: list[AddressPool]) -> dict[int, frozenset[tuple[str, str]]]
 
 def _scopes(
     rel: Relationship,
-    pools_of: dict[int, list[AddressPool]],
-    scope_by_id: dict[int, Scope],
-    scope_by_key: dict[tuple[int, str], Scope],
+    pools_of: dict[int, list[PoolLike]],
+    scope_by_id: dict[int, ScopeLike],
+    scope_by_key: dict[tuple[int, str], ScopeLike],
 ) -> list[RelationshipScope]:
     primary_pools = pools_of.get(rel.primary_peer.pk, []) if rel.primary_peer else []
     secondary_pools = pools_of.get(rel.secondary_peer.pk, []) if rel.secondary_peer else []
     primary_ranges, secondary_ranges = _by_scope(primary_pools), _by_scope(secondary_pools)
     networks = {
-        scope_by_id[scope_id].network
+        scope_by_id[scope_id].network: scope_by_id[scope_id].first_int
         for scope_id in (*primary_ranges, *secondary_ranges)
         if scope_id in scope_by_id
     }
     none: frozenset[tuple[str, str]] = frozenset()
     out = []
-    for network in sorted(networks, key=lambda n: int(ipaddress.IPv4Network(n).network_address)):
+    for network in sorted(networks, key=lambda n: (_network_key(n, networks[n]), n)):
         p_scope = scope_by_key.get((rel.primary_server.pk, network)) if rel.primary_server else None
         s_scope = (
             scope_by_key.get((rel.secondary_server.pk, network)) if rel.secondary_server else None
@@ -365,6 +462,12 @@ def _scopes(
             )
         )
     return out
+
+
+def _network_key(network: str, first_int: int | None) -> int:
+    if first_int is not None:
+        return first_int
+    return int(ipaddress.IPv4Network(network, strict=False).network_address)
 
 
 def _fmt(ranges: Iterable[tuple[str, str]]) -> str:
@@ -412,6 +515,7 @@ def _scope_findings(rel: Relationship) -> list[Finding]:
                     "not_finalized",
                     rel.server_ids,
                     rs.network,
+                    rs.source.pk if rs.source else None,
                 )
             )
         elif rs.primary_ranges != rs.secondary_ranges:
@@ -426,6 +530,7 @@ def _scope_findings(rel: Relationship) -> list[Finding]:
                     "pools_differ",
                     rel.server_ids,
                     rs.network,
+                    rs.source.pk if rs.source else None,
                 )
             )
     return found

@@ -1,8 +1,7 @@
-"""Template tags for the configuration and relationship parts of the pages.
+"""Template filters for the configuration and relationship parts of the pages.
 
-The pages of servers and scopes include ``failover/config_*.html`` (extension points); these
-tags give those templates the pair check, computed once per request whatever the number of
-scopes on the page.
+The data (relationships, pair check, failover state of a scope) comes from the views'
+context (``failover.selectors``); these filters only present it.
 """
 
 from __future__ import annotations
@@ -10,36 +9,14 @@ from __future__ import annotations
 from django import template
 
 from failover.dhcpd import pair
-from failover.models import DhcpServer, Scope
-from failover.views.config import MIGRATE_PERMISSIONS, ScopeFailover, failover_status
+from failover.models import DhcpServer
 
 register = template.Library()
 
 
-@register.simple_tag(takes_context=True)
-def server_relationships(context: template.Context, server: DhcpServer) -> list[pair.Relationship]:
-    return failover_status(context["request"]).for_server(server)
-
-
-@register.simple_tag(takes_context=True)
-def scope_not_finalized(context: template.Context, scope: Scope) -> pair.Relationship | None:
-    """The relationship in which ``scope`` is not finalized on the partner, or None."""
-    return failover_status(context["request"]).for_scope(scope)
-
-
 @register.filter
 def partner_of(relationship: pair.Relationship, server: DhcpServer) -> DhcpServer | None:
+    """The other server of ``relationship`` (None when it is not managed here)."""
     if relationship.primary_server == server:
         return relationship.secondary_server
     return relationship.primary_server
-
-
-@register.simple_tag(takes_context=True)
-def scope_failover(context: template.Context, scope: Scope) -> ScopeFailover | None:
-    """The relationship ``scope`` belongs to (through its failover pools), or None."""
-    return failover_status(context["request"]).scopes.get(scope.pk)
-
-
-@register.simple_tag(takes_context=True)
-def can_migrate(context: template.Context) -> bool:
-    return context["request"].user.has_perms(MIGRATE_PERMISSIONS)

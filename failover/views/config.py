@@ -4,82 +4,19 @@ Migrate Scope to Failover Peer dialog."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import services
-from ..access import login_required, permission_required
-from ..dhcpd import pair
+from .. import selectors, services
+from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
 from ..dhcpd.check import CheckError, CheckResult, check_config
 from ..dhcpd.render import render_server
 from ..models import DhcpServer, Scope
 from .common import done, is_htmx, render_modal
 from .servers import server_crumbs
-
-MIGRATE_PERMISSIONS = (
-    "failover.add_failoverpeer",
-    "failover.delete_failoverpeer",
-    "failover.add_scope",
-    "failover.change_scope",
-    "failover.add_addresspool",
-    "failover.change_addresspool",
-    "failover.delete_addresspool",
-)
-
-
-# --- what the pages show about relationships (computed once per request) -----------------
-
-
-@dataclass
-class ScopeFailover:
-    """A scope's place in a relationship, for its page."""
-
-    relationship: pair.Relationship
-    scope: pair.RelationshipScope
-
-    @property
-    def partner_managed(self) -> bool:
-        rel = self.relationship
-        return rel.primary_server is not None and rel.secondary_server is not None
-
-    @property
-    def finalized(self) -> bool:
-        return self.partner_managed and self.scope.finalized
-
-
-@dataclass
-class FailoverStatus:
-    relationships: list[pair.Relationship]
-    not_finalized: dict[int, pair.Relationship]
-    scopes: dict[int, ScopeFailover]
-
-    def for_server(self, server: DhcpServer) -> list[pair.Relationship]:
-        return pair.for_server(self.relationships, server)
-
-    def for_scope(self, scope: Scope) -> pair.Relationship | None:
-        return self.not_finalized.get(scope.pk)
-
-
-def failover_status(request: HttpRequest) -> FailoverStatus:
-    """The relationships and their pair check, cached on the request (four queries)."""
-    status = getattr(request, "_failover_status", None)
-    if status is None:
-        rels = pair.relationships()
-        scopes = {}
-        for rel in rels:
-            for rs in rel.scopes:
-                for scope in (rs.primary_scope, rs.secondary_scope):
-                    if scope is not None:
-                        scopes.setdefault(scope.pk, ScopeFailover(rel, rs))
-        status = FailoverStatus(rels, pair.not_finalized_scopes(rels), scopes)
-        request._failover_status = status
-    return status
-
 
 # --- a server's configuration --------------------------------------------------------------
 
@@ -158,13 +95,16 @@ def server_config_validate(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def relationship_list(request: HttpRequest) -> HttpResponse:
-    status = failover_status(request)
+    """Every relationship in numbers (scopes, not finalized, findings), each linking to the
+    server pages filtered to them; the findings of the relationship itself in full."""
+    summaries = selectors.relationship_summaries()
     return render(
         request,
         "failover/relationship_list.html",
         {
-            "relationships": status.relationships,
-            "finding_count": len(pair.all_findings(status.relationships)),
+            "summaries": summaries,
+            "finding_count": sum(s.finding_count for s in summaries),
+            "may_migrate": request.user.has_perms(MIGRATE_PERMISSIONS),
         },
     )
 

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
-from .. import services
-from ..access import login_required, permission_required
+from .. import selectors, services
+from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
 from ..forms import ScopeForm, instance_values
 from ..models import AddressPool, DhcpServer, Scope
 from .common import add_service_errors, done, post_data, render_modal
@@ -111,7 +111,7 @@ def scope_crumbs(scope: Scope) -> list[tuple[str, str | None]]:
 def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scope = get_object_or_404(Scope.objects.select_related("server"), pk=pk)
     network = scope.ip_network
-    pools = list(scope.pools.select_related("failover_peer"))
+    pools = list(scope.pools.select_related("failover_peer").order_by("first_int"))
     addresses = AddressRange(network)
     number, ip_error = _page_number(request, addresses)
     page: Page = Paginator(addresses, ADDRESSES_PER_PAGE).get_page(number)
@@ -144,7 +144,7 @@ def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "scope": scope,
             "server": scope.server,
-            "pools": sorted(pools, key=lambda p: int(p.first_ip)),
+            "pools": pools,
             "page": page,
             "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=2)),
             "rows": rows,
@@ -152,6 +152,8 @@ def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "ip_query": request.GET.get("ip", ""),
             "stats": {"usable": usable, "in_pools": in_pools, "free": usable - in_pools},
             "scope_menu": can_add,
+            "failover": selectors.scope_failover(scope),
+            "may_migrate": user.has_perms(MIGRATE_PERMISSIONS),
         },
     )
 

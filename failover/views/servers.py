@@ -3,40 +3,19 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
-from .. import services
-from ..access import login_required, permission_required
+from .. import selectors, services
+from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
 from ..forms import ServerForm, instance_values
-from ..models import AddressPool, DhcpServer, FailoverPeer, Scope
+from ..models import DhcpServer
 from .common import add_service_errors, done, post_data, render_modal
 
 SERVERS = ("Servers", None)
-
-
-def _count(model, **filters) -> Coalesce:
-    """A correlated COUNT(*) subquery, so several counts do not multiply each other's rows."""
-    rows = (
-        model.objects.filter(**filters)
-        .order_by()
-        .values(*filters.keys())
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
-
-
-def servers_with_counts():
-    return DhcpServer.objects.annotate(
-        scope_count=_count(Scope, server=OuterRef("pk")),
-        pool_count=_count(AddressPool, scope__server=OuterRef("pk")),
-        peer_count=_count(FailoverPeer, server=OuterRef("pk")),
-    ).order_by("name")
 
 
 def server_crumbs(server: DhcpServer | None = None) -> list[tuple[str, str | None]]:
@@ -69,7 +48,7 @@ def server_menu(request: HttpRequest, server: DhcpServer) -> list[dict[str, str]
 
 @login_required
 def server_list(request: HttpRequest) -> HttpResponse:
-    servers = list(servers_with_counts())
+    servers = list(selectors.servers_with_counts())
     for server in servers:
         server.menu = server_menu(request, server)
     return render(request, "failover/server_list.html", {"servers": servers})
@@ -77,18 +56,44 @@ def server_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A server: its numbers, relationships and failover peers, and one page of its scopes
+    (searched and filtered in the query string; 100 a page)."""
     server = get_object_or_404(DhcpServer, pk=pk)
-    scopes = list(server.scopes.with_pools().order_by("network"))
-    peers = list(server.failover_peers.with_pool_counts().order_by("name"))
+    listing = selectors.server_scopes(
+        server,
+        query=request.GET.get("q", ""),
+        show=request.GET.get("show", ""),
+        relationship=request.GET.get("relationship", ""),
+        page=request.GET.get("page") or 1,
+    )
+    for scope in listing.scopes:  # fresh objects of this request: the flag for the card
+        scope.not_finalized_in = listing.not_finalized_in(scope)
+    params = {
+        key: value
+        for key, value in (
+            ("q", listing.query),
+            ("show", listing.show),
+            ("relationship", listing.relationship),
+        )
+        if value
+    }
+    page = listing.page
     return render(
         request,
         "failover/server_detail.html",
         {
             "server": server,
-            "scopes": scopes,
-            "peers": peers,
+            "listing": listing,
+            "counts": selectors.server_counts(server),
+            "peers": selectors.server_peers(server),
+            "relationships": listing.failover.relationships,
             "menu": server_menu(request, server),
-            "pool_count": sum(len(scope.pools.all()) for scope in scopes),
+            "may_migrate": request.user.has_perms(MIGRATE_PERMISSIONS),
+            "show_choices": selectors.SHOW_CHOICES,
+            "page_query": urlencode(params),
+            "page_range": list(
+                page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+            ),
         },
     )
 

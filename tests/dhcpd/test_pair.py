@@ -97,7 +97,7 @@ def test_not_finalized_until_migrated(dhcpd):
     [rel] = pair.relationships()
     assert codes() == ["not_finalized", "not_finalized"]
     assert [f.network for f in rel.findings] == ["10.10.0.0/24", "10.20.0.0/24"]
-    assert {scope.server for scope in (rs.source for rs in rel.not_finalized)} == {a}
+    assert {scope.server_id for scope in (rs.source for rs in rel.not_finalized)} == {a.pk}
     flagged = pair.not_finalized_scopes([rel])
     assert set(flagged) == set(a.scopes.values_list("pk", flat=True))
     services.scope_migrate_to_partner(scope=a.scopes.get(network="10.10.0.0/24"))

@@ -1,0 +1,286 @@
+"""Shared reads: what the pages and commands show, in one place.
+
+Views call these and pass the results to their templates in the context; templates do no
+queries of their own. Every read costs what the page shows, not what the database holds:
+
+- lists are paginated in SQL, in numeric order (the integer columns of scopes and pools);
+- the failover relationships of a server are computed from that server and its partners
+  only (:func:`failover.dhcpd.pair.relationships` with ``server=``), and kept under the data
+  version (:mod:`failover.versioning`), so the pages pay for the pair check once per change;
+- a scope's failover state is computed from that one network on both servers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    Model,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
+
+from .dhcpd import pair
+from .models import AddressPool, DhcpServer, FailoverPeer, Scope, ipv4_int
+from .validators import is_ipv4
+from .versioning import cached
+
+SCOPES_PER_PAGE = 100
+
+
+# --- servers -------------------------------------------------------------------------------
+
+
+def _count(model: type[Model], **filters: object) -> Coalesce:
+    """A correlated COUNT(*) subquery, so several counts do not multiply each other's rows."""
+    rows = (
+        model._default_manager.filter(**filters)
+        .order_by()
+        .values(*filters.keys())
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+def servers_with_counts() -> QuerySet[DhcpServer]:
+    """Every server with its numbers of scopes, pools and failover peers, by name."""
+    return DhcpServer.objects.annotate(
+        scope_count=_count(Scope, server=OuterRef("pk")),
+        pool_count=_count(AddressPool, scope__server=OuterRef("pk")),
+        peer_count=_count(FailoverPeer, server=OuterRef("pk")),
+    ).order_by("name")
+
+
+@dataclass(frozen=True)
+class ServerCounts:
+    scopes: int
+    pools: int
+    peers: int
+
+
+def server_counts(server: DhcpServer) -> ServerCounts:
+    """The exact numbers of a server's scopes, pools and peers (one query)."""
+    row = servers_with_counts().filter(pk=server.pk).values_list(
+        "scope_count", "pool_count", "peer_count"
+    )[0]
+    return ServerCounts(*row)
+
+
+def server_peers(server: DhcpServer) -> list[FailoverPeer]:
+    """A server's failover peers by name, each with ``pool_count``."""
+    return list(server.failover_peers.with_pool_counts().order_by("name"))
+
+
+# --- failover relationships ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScopeFailover:
+    """A scope's place in a relationship, for its page."""
+
+    relationship: pair.Relationship
+    scope: pair.RelationshipScope
+
+    @property
+    def partner_managed(self) -> bool:
+        rel = self.relationship
+        return rel.primary_server is not None and rel.secondary_server is not None
+
+    @property
+    def finalized(self) -> bool:
+        return self.partner_managed and self.scope.finalized
+
+
+@dataclass
+class ServerFailover:
+    """The relationships of one server with their pair check, and which of its scopes are
+    not finalized on the partner (in numeric order)."""
+
+    server_id: int
+    relationships: list[pair.Relationship]
+    not_finalized: dict[int, pair.Relationship] = field(default_factory=dict)
+    not_finalized_ids: list[int] = field(default_factory=list)
+
+    @classmethod
+    def compute(cls, server: DhcpServer) -> ServerFailover:
+        rels = pair.relationships(server=server)
+        flagged = pair.not_finalized_scopes(rels)
+        rows = {}
+        for rel in rels:
+            for rs in rel.scopes:
+                for scope in (rs.primary_scope, rs.secondary_scope):
+                    if scope is not None and scope.server_id == server.pk and scope.pk in flagged:
+                        rows[scope.pk] = (scope.first_int or 0, scope.network)
+        ids = sorted(rows, key=lambda pk: rows[pk])
+        return cls(server.pk, rels, {pk: flagged[pk] for pk in ids}, ids)
+
+
+def server_failover(server: DhcpServer) -> ServerFailover:
+    """The relationships of ``server`` (from it and its partners only), kept per data
+    version: one cheap query when nothing changed since the last request."""
+    return cached(f"server-failover:{server.pk}", lambda: ServerFailover.compute(server))
+
+
+def all_relationships() -> list[pair.Relationship]:
+    """Every relationship with its pair check, kept per data version."""
+    return cached("relationships", pair.relationships)
+
+
+def scope_failover(scope: Scope) -> ScopeFailover | None:
+    """The relationship ``scope`` belongs to through its failover pools, computed from that
+    one network on its server and the partners (a scope's worth of rows), or None."""
+    for rel in pair.relationships(server=scope.server, network=scope.network):
+        for rs in rel.scopes:
+            if scope.pk in {s.pk for s in (rs.primary_scope, rs.secondary_scope) if s}:
+                return ScopeFailover(rel, rs)
+    return None
+
+
+# --- a server's scopes: search, filters, pages ---------------------------------------------
+
+SHOW_CHOICES = (
+    ("", "All scopes"),
+    ("failover", "With failover"),
+    ("no-failover", "Without failover"),
+    ("not-finalized", "Not finalized"),
+)
+
+
+@dataclass
+class ScopeListing:
+    """One page of a server's scopes, with what was asked for."""
+
+    page: Page
+    scopes: list[Scope]
+    query: str
+    show: str
+    relationship: str
+    failover: ServerFailover
+
+    @cached_property
+    def filtered(self) -> bool:
+        return bool(self.query or self.show or self.relationship)
+
+    @property
+    def matching(self) -> int:
+        return self.page.paginator.count
+
+    def not_finalized_in(self, scope: Scope) -> pair.Relationship | None:
+        return self.failover.not_finalized.get(scope.pk)
+
+
+def _search(scopes: QuerySet[Scope], query: str) -> QuerySet[Scope]:
+    """A network (its text, or an address inside it), a name, or a failover peer's name."""
+    query = query.strip()
+    if not query:
+        return scopes
+    match = Q(network__startswith=query) | Q(name__icontains=query)
+    match |= Q(
+        Exists(
+            AddressPool.objects.filter(scope=OuterRef("pk"), failover_peer__name__iexact=query)
+        )
+    )
+    address = query.split("/", 1)[0]
+    if is_ipv4(address):
+        number = ipv4_int(address)
+        match |= Q(first_int__lte=number, last_int__gte=number)
+    return scopes.filter(match)
+
+
+def server_scopes(
+    server: DhcpServer,
+    *,
+    query: str = "",
+    show: str = "",
+    relationship: str = "",
+    page: object = 1,
+    per_page: int = SCOPES_PER_PAGE,
+) -> ScopeListing:
+    """One page of ``server``'s scopes in numeric order, with their pools and peers.
+
+    ``query`` searches networks, names and failover peer names; ``show`` is one of
+    :data:`SHOW_CHOICES`; ``relationship`` keeps the scopes whose pools refer to that
+    failover peer. Unknown values show everything rather than fail."""
+    failover = server_failover(server)
+    scopes = _search(Scope.objects.filter(server=server), query)
+    failover_pools = AddressPool.objects.filter(scope=OuterRef("pk"), failover_peer__isnull=False)
+    if relationship:
+        scopes = scopes.filter(
+            Exists(failover_pools.filter(failover_peer__name=relationship))
+        )
+    if show == "failover":
+        scopes = scopes.filter(Exists(failover_pools))
+    elif show == "no-failover":
+        scopes = scopes.exclude(Exists(failover_pools))
+    elif show != "not-finalized":
+        show = ""
+    pools = Prefetch(
+        "pools",
+        queryset=AddressPool.objects.select_related("failover_peer").order_by("first_int"),
+    )
+    if show == "not-finalized":
+        # The flagged scopes come from the pair check (kept per data version), already in
+        # numeric order; SQL narrows them only when a search or relationship is given.
+        ids = failover.not_finalized_ids
+        if query or relationship:
+            wanted = set(scopes.values_list("pk", flat=True))
+            ids = [pk for pk in ids if pk in wanted]
+        current = Paginator(ids, per_page).get_page(page)
+        by_pk = Scope.objects.filter(pk__in=list(current.object_list)).prefetch_related(pools)
+        found = {scope.pk: scope for scope in by_pk}
+        listed = [found[pk] for pk in current.object_list if pk in found]
+    else:
+        ordered = scopes.order_by("first_int", "-last_int", "pk").prefetch_related(pools)
+        current = Paginator(ordered, per_page).get_page(page)
+        listed = list(current.object_list)
+    return ScopeListing(current, listed, query.strip(), show, relationship, failover)
+
+
+# --- the Failover Relationships page -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelationshipSummary:
+    """A relationship in numbers, for the list of all relationships."""
+
+    relationship: pair.Relationship
+    scope_count: int
+    not_finalized_count: int
+    scope_finding_count: int
+    other_findings: list[pair.Finding]
+
+    @property
+    def finding_count(self) -> int:
+        return self.scope_finding_count + len(self.other_findings)
+
+
+def relationship_summaries() -> list[RelationshipSummary]:
+    """Every relationship with its numbers of scopes and findings (per data version)."""
+
+    def compute() -> list[RelationshipSummary]:
+        out = []
+        for rel in pair.relationships():
+            out.append(
+                RelationshipSummary(
+                    relationship=rel,
+                    scope_count=len(rel.scopes),
+                    not_finalized_count=len(rel.not_finalized)
+                    if rel.primary_server and rel.secondary_server
+                    else 0,
+                    scope_finding_count=len(rel.scope_findings),
+                    other_findings=rel.other_findings,
+                )
+            )
+        return out
+
+    return cached("relationship-summaries", compute)
