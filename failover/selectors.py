@@ -70,9 +70,11 @@ class ServerCounts:
 
 def server_counts(server: DhcpServer) -> ServerCounts:
     """The exact numbers of a server's scopes, pools and peers (one query)."""
-    row = servers_with_counts().filter(pk=server.pk).values_list(
-        "scope_count", "pool_count", "peer_count"
-    )[0]
+    row = (
+        servers_with_counts()
+        .filter(pk=server.pk)
+        .values_list("scope_count", "pool_count", "peer_count")[0]
+    )
     return ServerCounts(*row)
 
 
@@ -186,9 +188,7 @@ def _search(scopes: QuerySet[Scope], query: str) -> QuerySet[Scope]:
         return scopes
     match = Q(network__startswith=query) | Q(name__icontains=query)
     match |= Q(
-        Exists(
-            AddressPool.objects.filter(scope=OuterRef("pk"), failover_peer__name__iexact=query)
-        )
+        Exists(AddressPool.objects.filter(scope=OuterRef("pk"), failover_peer__name__iexact=query))
     )
     address = query.split("/", 1)[0]
     if is_ipv4(address):
@@ -215,9 +215,7 @@ def server_scopes(
     scopes = _search(Scope.objects.filter(server=server), query)
     failover_pools = AddressPool.objects.filter(scope=OuterRef("pk"), failover_peer__isnull=False)
     if relationship:
-        scopes = scopes.filter(
-            Exists(failover_pools.filter(failover_peer__name=relationship))
-        )
+        scopes = scopes.filter(Exists(failover_pools.filter(failover_peer__name=relationship)))
     if show == "failover":
         scopes = scopes.filter(Exists(failover_pools))
     elif show == "no-failover":
