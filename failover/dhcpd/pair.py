@@ -20,7 +20,7 @@ The pair check reports (``Finding.code``):
 - ``not_finalized``   a scope of the relationship that is not on the partner yet;
 - ``pools_differ``    the scope is on both servers but its failover pools differ.
 
-Everything is computed from five queries at most, whatever the number of servers, scopes and
+Everything is computed from seven queries at most, whatever the number of servers, scopes and
 pools; scopes and pools are read as tuples (:class:`ScopeRow`, :class:`PoolRow`), not model
 instances. ``relationships(server=S)`` reads only S and its partners,
 ``relationships(server=S, network=N)`` only one network of them (a scope's page).
@@ -221,7 +221,7 @@ def relationships(
     its partners only (the servers its peers name, and the peers and pools of those). With
     ``network`` as well: only that network's scopes and pools (a scope's page), so the cost
     is one scope's worth of rows; findings that need the whole relationship (an
-    unreferenced peer) are then not meaningful. Five queries at most.
+    unreferenced peer) are then not meaningful. Seven queries at most.
     """
     if server is None:
         servers = list(DhcpServer.objects.all())
@@ -241,14 +241,31 @@ def relationships(
 
 
 def _with_partners(server: DhcpServer) -> list[DhcpServer]:
-    """``server`` and every server that can be the partner of one of its peers (the rules
-    of :class:`PartnerIndex`), in two queries."""
-    own = list(server.failover_peers.values_list("name", "peer_address", "partner_server_id"))
-    if not own:
+    """``server`` and every server that can be in a relationship with it by the rules of
+    :class:`PartnerIndex`: the partners its own peers can name, the servers whose peers can
+    name it, and the partners those peers can name (so that each peer is paired as the
+    whole computation pairs it). Three queries."""
+    own = list(server.failover_peers.values_list("name", "address", "peer_address"))
+    own_names = {name for name, _, _ in own}
+    own_addresses = {address.lower() for _, address, _ in own}
+    incoming = (
+        FailoverPeer.objects.annotate(lower_peer_address=Lower("peer_address"))
+        .filter(
+            Q(partner_server=server)
+            | Q(lower_peer_address=server.address.lower())
+            | Q(name__in=own_names, lower_peer_address__in=own_addresses)
+        )
+        .exclude(server=server)
+    )
+    # Every peer that may pair with one of this server's: the candidates of all of them.
+    refs = [(name, peer_address, None) for name, _, peer_address in own]
+    refs += incoming.values_list("name", "peer_address", "partner_server_id")
+    incoming_servers = incoming.values("server_id")
+    if not refs:
         return [server]
-    names = {name for name, _, _ in own}
-    addresses = {address.lower() for _, address, _ in own}
-    explicit = {partner for _, _, partner in own if partner}
+    names = {name for name, _, _ in refs}
+    addresses = {address.lower() for _, address, _ in refs}
+    explicit = {partner for _, _, partner in refs if partner}
     named_there = (
         FailoverPeer.objects.annotate(lower_address=Lower("address"))
         .filter(name__in=names, lower_address__in=addresses)
@@ -257,7 +274,10 @@ def _with_partners(server: DhcpServer) -> list[DhcpServer]:
     partners = (
         DhcpServer.objects.annotate(lower_address=Lower("address"))
         .filter(
-            Q(pk__in=explicit) | Q(lower_address__in=addresses) | Q(pk__in=Subquery(named_there))
+            Q(pk__in=explicit)
+            | Q(lower_address__in=addresses)
+            | Q(pk__in=Subquery(named_there))
+            | Q(pk__in=Subquery(incoming_servers))
         )
         .exclude(pk=server.pk)
     )

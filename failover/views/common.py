@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django_htmx.http import (
     HttpResponseClientRedirect,
     HttpResponseClientRefresh,
@@ -22,6 +23,34 @@ from django_htmx.http import (
 )
 
 Crumbs = Sequence[tuple[str, str | None]]
+
+
+#: The links of a pool's row (failover/includes/pool_table.html): ``pool.urls``.
+POOL_ROW_URLS = ("pool_edit", "pool_delete")
+
+
+class PkUrls:
+    """URLs of many objects of one page: ``reverse()`` once per URL name, then string
+    formatting per object (a page of 100 scopes has over a thousand links, and each
+    ``reverse()`` walks the resolver)."""
+
+    _MARK = "2147483647"
+
+    def __init__(self, *names: str) -> None:
+        self._parts = {}
+        for name in names:
+            head, _, tail = reverse(f"failover:{name}", args=[int(self._MARK)]).partition(
+                self._MARK
+            )
+            self._parts[name] = (head, tail)
+
+    def __call__(self, name: str, pk: object) -> str:
+        head, tail = self._parts[name]
+        return f"{head}{pk}{tail}"
+
+    def of(self, pk: object, *names: str) -> dict[str, str]:
+        """``{name: url}`` for one object, for the template (``obj.urls.edit``)."""
+        return {name.rpartition("_")[2]: self(name, pk) for name in names}
 
 
 def is_htmx(request: HttpRequest) -> bool:

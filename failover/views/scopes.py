@@ -18,7 +18,7 @@ from .. import selectors, services
 from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
 from ..forms import ScopeForm, instance_values
 from ..models import AddressPool, DhcpServer, Scope
-from .common import add_service_errors, done, post_data, render_modal
+from .common import POOL_ROW_URLS, PkUrls, add_service_errors, done, post_data, render_modal
 from .servers import server_crumbs
 
 ADDRESSES_PER_PAGE = 256
@@ -122,19 +122,24 @@ def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_change = user.has_perm("failover.change_addresspool")
     can_delete = user.has_perm("failover.delete_addresspool")
     create_url = reverse("failover:pool_create", args=[scope.pk])
+    urls = PkUrls(*POOL_ROW_URLS)
+    pool_menus: dict[int, list[dict[str, str]]] = {}
+    for pool in pools:  # one menu per pool, shared by its rows
+        pool.urls = urls.of(pool.pk, *POOL_ROW_URLS)
+        menu = []
+        if can_change:
+            menu.append({"label": "Edit Address Pool", "url": pool.urls["edit"]})
+        if can_delete:
+            menu.append({"label": "Delete Address Pool", "url": pool.urls["delete"]})
+        pool_menus[pool.pk] = menu
     for row in rows:
         row.create_url = f"{create_url}?{urlencode({'first': str(row.ip)})}"
-        menu = []
         if row.state == "free" and can_add:
-            menu.append({"label": "Create Address Pool", "url": row.create_url})
-        elif row.state == "pool":
-            if can_change:
-                edit = reverse("failover:pool_edit", args=[row.pool.pk])
-                menu.append({"label": "Edit Address Pool", "url": edit})
-            if can_delete:
-                delete = reverse("failover:pool_delete", args=[row.pool.pk])
-                menu.append({"label": "Delete Address Pool", "url": delete})
-        row.menu = menu
+            row.menu = [{"label": "Create Address Pool", "url": row.create_url}]
+        elif row.state == "pool" and row.pool is not None:
+            row.menu = pool_menus[row.pool.pk]
+        else:
+            row.menu = []
 
     in_pools = sum(p.size for p in pools)
     usable = max(network.num_addresses - 2, 0)
@@ -152,6 +157,7 @@ def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "ip_query": request.GET.get("ip", ""),
             "stats": {"usable": usable, "in_pools": in_pools, "free": usable - in_pools},
             "scope_menu": can_add,
+            "can_add": can_add,
             "failover": selectors.scope_failover(scope),
             "may_migrate": user.has_perms(MIGRATE_PERMISSIONS),
         },

@@ -13,9 +13,10 @@ from .. import selectors, services
 from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
 from ..forms import ServerForm, instance_values
 from ..models import DhcpServer
-from .common import add_service_errors, done, post_data, render_modal
+from .common import POOL_ROW_URLS, PkUrls, add_service_errors, done, post_data, render_modal
 
 SERVERS = ("Servers", None)
+SCOPE_CARD_URLS = ("scope_detail", "pool_create", "scope_edit", "scope_delete", "scope_migrate")
 
 
 def server_crumbs(server: DhcpServer | None = None) -> list[tuple[str, str | None]]:
@@ -66,8 +67,12 @@ def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
         relationship=request.GET.get("relationship", ""),
         page=request.GET.get("page") or 1,
     )
-    for scope in listing.scopes:  # fresh objects of this request: the flag for the card
+    urls = PkUrls(*SCOPE_CARD_URLS, *POOL_ROW_URLS)
+    for scope in listing.scopes:  # fresh objects of this request: what the card shows
         scope.not_finalized_in = listing.not_finalized_in(scope)
+        scope.urls = urls.of(scope.pk, *SCOPE_CARD_URLS)
+        for pool in scope.pools.all():
+            pool.urls = urls.of(pool.pk, *POOL_ROW_URLS)
     params = {
         key: value
         for key, value in (

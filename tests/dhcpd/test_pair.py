@@ -14,8 +14,31 @@ pytestmark = pytest.mark.django_db
 
 
 def codes(rels=None) -> list[str]:
+    """The finding codes; on the way, every server's own relationships, computed from that
+    server and its partners only, must equal its part of the whole computation, and every
+    scope's relationship, computed from its one network, must agree on finalized."""
     rels = pair.relationships() if rels is None else rels
+    assert_server_views_agree(rels)
     return sorted(f.code for f in pair.all_findings(rels))
+
+
+def assert_server_views_agree(rels: list[pair.Relationship]) -> None:
+    for server in DhcpServer.objects.all():
+        assert pair.relationships(server=server) == pair.for_server(rels, server), server
+        for scope in server.scopes.all():
+            whole = [
+                (rel.name, rs.finalized)
+                for rel in pair.for_server(rels, server)
+                for rs in rel.scopes
+                if scope.pk in {s.pk for s in (rs.primary_scope, rs.secondary_scope) if s}
+            ]
+            alone = [
+                (rel.name, rs.finalized)
+                for rel in pair.relationships(server=server, network=scope.network)
+                for rs in rel.scopes
+                if scope.pk in {s.pk for s in (rs.primary_scope, rs.secondary_scope) if s}
+            ]
+            assert alone == whole, scope
 
 
 def peer_of(server_name: str, name: str = "fo-pair") -> FailoverPeer:
@@ -204,3 +227,19 @@ def test_for_server_and_involves(migrated):
     rels = pair.relationships()
     assert pair.for_server(rels, a) == pair.for_server(rels, b) == rels
     assert pair.for_server(rels, c) == []
+
+
+def test_each_server_sees_only_its_relationships(migrated):
+    a, b = migrated
+    c = services.server_create(name="dhcp-c", address="192.0.2.3")
+    services.server_create(name="dhcp-d", address="192.0.2.4")
+    scope = services.scope_create(server=c, network="10.30.0.0/24")
+    services.pool_create(scope=scope, first_address="10.30.0.10", last_address="10.30.0.20")
+    services.peer_create(
+        server=c, name="fo-cd", **dict(PRIMARY, address="192.0.2.3", peer_address="192.0.2.4")
+    )
+    assert codes() == ["not_finalized"]  # and each server's view agrees (see codes())
+    services.scope_migrate_to_partner(scope=scope)
+    assert codes() == []
+    assert [r.name for r in pair.relationships(server=c)] == ["fo-cd"]
+    assert [r.name for r in pair.relationships(server=a)] == ["fo-pair"]
