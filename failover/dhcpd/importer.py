@@ -82,6 +82,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from failover.models import (
     AddressPool,
@@ -91,6 +92,7 @@ from failover.models import (
     ScopeGroup,
     check_statements,
     find_overlaps,
+    network_span,
 )
 from failover.validators import is_ipv4, split_list
 
@@ -1336,24 +1338,6 @@ def _desired_digest(desired: Desired) -> str:
 # --------------------------------------------------------------------------- relationships
 
 
-@dataclass(slots=True)
-class _ScopeView:
-    """What the pair check reads of a scope (a model instance costs more, times 10,000)."""
-
-    pk: int
-    server_id: int
-    network: str
-    name: str
-
-
-@dataclass(slots=True)
-class _PoolView:
-    first_address: str
-    last_address: str
-    failover_peer_id: int
-    scope_id: int
-
-
 def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dict[str, Scope]):
     """The failover relationships of this server as they will be once the plan is applied,
     with the pair check (:mod:`failover.dhcpd.pair`): the other servers as stored, this one
@@ -1383,28 +1367,23 @@ def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dic
     for network, scope in scopes.items():
         pk = scope.pk if scope.pk is not None else next(made_up)
         scope_ids[network] = pk
-        my_scopes.append(_ScopeView(pk, this_id, network, scope.name))
+        first_int = (network_span(network) or (None, None))[0]
+        my_scopes.append(pair.ScopeRow(pk, this_id, network, scope.name, first_int))
     my_pools = [
-        _PoolView(
+        pair.PoolRow(
+            scope_ids[state.scope],
             state.first_address,
             state.last_address,
             peer_ids[state.failover_peer],
-            scope_ids[state.scope],
         )
         for state in plan.desired.pools
         if state.failover_peer in peer_ids
     ]
-    other_pools = list(
-        AddressPool.objects.filter(failover_peer__isnull=False)
-        .exclude(scope__server_id=this_id)
-        .only("id", "first_address", "last_address", "failover_peer_id", "scope_id")
-    )
-    other_scopes = list(
-        Scope.objects.exclude(server_id=this_id).only("id", "server_id", "network", "name")
-    )
+    other_pools = pair.pool_rows(~Q(scope__server_id=this_id))
+    other_scopes = pair.scope_rows(~Q(server_id=this_id))
     names = {s.pk: s.name for s in servers}
     all_peers = sorted([*other_peers, *mine], key=lambda p: (names.get(p.server_id, ""), p.name))
-    rels = pair.build(servers, all_peers, other_pools + my_pools, other_scopes + my_scopes)
+    rels = pair.build(servers, all_peers, [*other_pools, *my_pools], [*other_scopes, *my_scopes])
     return [rel for rel in rels if this_id in rel.server_ids]
 
 

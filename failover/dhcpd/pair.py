@@ -196,16 +196,19 @@ def partner_of(peer: FailoverPeer) -> DhcpServer | None:
 # --- the relationships and their check ---------------------------------------------------
 
 
-def _pool_rows(**filters: Any) -> list[PoolRow]:
-    rows = AddressPool.objects.filter(failover_peer__isnull=False, **filters).order_by()
+def pool_rows(*conditions: Q, **filters: Any) -> list[PoolRow]:
+    """The failover pools that match, as :class:`PoolRow` (one query)."""
+    rows = AddressPool.objects.filter(*conditions, failover_peer__isnull=False, **filters)
+    rows = rows.order_by()
     return [
         PoolRow._make(row)
         for row in rows.values_list("scope_id", "first_address", "last_address", "failover_peer_id")
     ]
 
 
-def _scope_rows(**filters: Any) -> list[ScopeRow]:
-    rows = Scope.objects.filter(**filters).order_by()
+def scope_rows(*conditions: Q, **filters: Any) -> list[ScopeRow]:
+    """The scopes that match, as :class:`ScopeRow` (one query)."""
+    rows = Scope.objects.filter(*conditions, **filters).order_by()
     return [
         ScopeRow._make(row)
         for row in rows.values_list("id", "server_id", "network", "name", "first_int")
@@ -226,17 +229,17 @@ def relationships(
     if server is None:
         servers = list(DhcpServer.objects.all())
         peers = list(FailoverPeer.objects.order_by("server__name", "name"))
-        return build(servers, peers, _pool_rows(), _scope_rows())
+        return build(servers, peers, pool_rows(), scope_rows())
     servers = _with_partners(server)
     ids = [s.pk for s in servers]
     peers = list(FailoverPeer.objects.filter(server_id__in=ids).order_by("server__name", "name"))
     peer_ids = [p.pk for p in peers]
     if network is None:
-        pools = _pool_rows(failover_peer_id__in=peer_ids)
-        scopes = _scope_rows(server_id__in=ids)
+        pools = pool_rows(failover_peer_id__in=peer_ids)
+        scopes = scope_rows(server_id__in=ids)
     else:
-        pools = _pool_rows(failover_peer_id__in=peer_ids, scope__network=network)
-        scopes = _scope_rows(server_id__in=ids, network=network)
+        pools = pool_rows(failover_peer_id__in=peer_ids, scope__network=network)
+        scopes = scope_rows(server_id__in=ids, network=network)
     return for_server(build(servers, peers, pools, scopes), server)
 
 
