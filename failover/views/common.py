@@ -7,7 +7,7 @@ partial alone, swapped into the page's ``#modal-content``; any other request get
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django import forms
@@ -88,6 +88,57 @@ def done(
         return redirect(url)
     response = HttpResponseClientRefresh() if refresh else HttpResponseClientRedirect(url)
     return trigger_client_event(response, "closeModal")
+
+
+def form_dialog(
+    request: HttpRequest,
+    form: forms.BaseForm,
+    *,
+    save: Callable[[], HttpResponse],
+    template_name: str,
+    context: dict[str, Any],
+    title: str,
+    breadcrumbs: Crumbs = (),
+) -> HttpResponse:
+    """The skeleton of every create and edit dialog: on a valid POST, ``save()`` calls the
+    service and answers; a ValidationError it raises goes onto the form beside its field;
+    otherwise (a GET, an invalid form) the dialog is shown with ``form``."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            return save()
+        except ValidationError as error:
+            add_service_errors(form, error)
+    return render_modal(
+        request, template_name, {"form": form, **context}, title=title, breadcrumbs=breadcrumbs
+    )
+
+
+def delete_dialog(
+    request: HttpRequest,
+    *,
+    delete: Callable[[], HttpResponse],
+    plan: Callable[[], Any],
+    template_name: str,
+    context: dict[str, Any],
+    title: str,
+    breadcrumbs: Crumbs = (),
+) -> HttpResponse:
+    """The skeleton of every delete confirmation: a GET shows what goes with the object
+    (``plan()``, computed by the service that deletes); the POST calls ``delete()``; a
+    ValidationError it raises is shown in the dialog, with the plan as it is now."""
+    error = None
+    if request.method == "POST":
+        try:
+            return delete()
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    return render_modal(
+        request,
+        template_name,
+        {**context, "plan": plan(), "error": error},
+        title=title,
+        breadcrumbs=breadcrumbs,
+    )
 
 
 def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:

@@ -18,7 +18,7 @@ from .. import services
 from ..access import login_required, permission_required
 from ..forms import FailoverPeerForm, PeerReplacementForm, instance_values
 from ..models import DhcpServer, FailoverPeer
-from .common import add_service_errors, is_htmx, post_data, render_modal
+from .common import add_service_errors, form_dialog, is_htmx, post_data, render_modal
 from .pools import first_peer_note, peers_now_refer_message
 from .servers import server_crumbs
 
@@ -100,25 +100,21 @@ def peer_select(request: HttpRequest, pk: int) -> HttpResponse:
 def peer_create(request: HttpRequest, pk: int) -> HttpResponse:
     server = get_object_or_404(DhcpServer, pk=pk)
     form = FailoverPeerForm(post_data(request), server=server)
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = services.peer_create(
-                server=server, actor=request.user, **instance_values(form)
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            return _back_to_list(request, server, peers_now_refer_message(result))
-    list_url = reverse("failover:peer_list", args=[server.pk])
-    return render_modal(
+
+    def save() -> HttpResponse:
+        result = services.peer_create(server=server, actor=request.user, **instance_values(form))
+        return _back_to_list(request, server, peers_now_refer_message(result))
+
+    return form_dialog(
         request,
-        "failover/peer_create_modal.html",
-        {
-            "form": form,
+        form,
+        save=save,
+        template_name="failover/peer_create_modal.html",
+        context={
             "server": server,
             "note": first_peer_note(server),
             "form_action": reverse("failover:peer_create", args=[server.pk]),
-            "cancel_back_url": list_url,
+            "cancel_back_url": reverse("failover:peer_list", args=[server.pk]),
         },
         title="New Failover Peer",
         breadcrumbs=_crumbs(server, ("New Failover Peer", None)),
@@ -133,18 +129,17 @@ def peer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     name = peer.name
     # An htmx GET may come here from peer_select: bind to the POST only for a real POST.
     form = FailoverPeerForm(post_data(request), instance=peer, server=server)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.peer_update(peer=peer, actor=request.user, **instance_values(form))
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            return _back_to_list(request, server, f"Saved failover peer {peer.name}.")
-    return render_modal(
+
+    def save() -> HttpResponse:
+        services.peer_update(peer=peer, actor=request.user, **instance_values(form))
+        return _back_to_list(request, server, f"Saved failover peer {peer.name}.")
+
+    return form_dialog(
         request,
-        "failover/peer_edit_modal.html",
-        {
-            "form": form,
+        form,
+        save=save,
+        template_name="failover/peer_edit_modal.html",
+        context={
             "server": server,
             "peer_name": name,
             "form_action": reverse("failover:peer_edit", args=[pk]),

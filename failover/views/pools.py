@@ -22,7 +22,7 @@ from .. import services
 from ..access import permission_required
 from ..forms import FailoverPeerForm, PoolForm, instance_values
 from ..models import AddressPool, DhcpServer, Scope
-from .common import add_service_errors, done, is_htmx, post_data, render_modal
+from .common import add_service_errors, delete_dialog, done, is_htmx, post_data, render_modal
 from .scopes import scope_crumbs
 
 POOL_DIALOG = "DHCP Address Pool"
@@ -294,25 +294,22 @@ def pool_delete(request: HttpRequest, pk: int) -> HttpResponse:
         AddressPool.objects.select_related("scope__server", "failover_peer"), pk=pk
     )
     scope = pool.scope
-    error = None
-    if request.method == "POST":
-        try:
-            plan = services.pool_delete(pool=pool, actor=request.user)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            message = f"Deleted address pool {pool}."
-            for peer in plan.peers:
-                message += f" Deleted failover peer {peer.name}: no address pool referred to it."
-            return done(request, scope_url_at(scope), message, refresh=True)
-    return render_modal(
+
+    def delete() -> HttpResponse:
+        plan = services.pool_delete(pool=pool, actor=request.user)
+        message = f"Deleted address pool {pool}."
+        for peer in plan.peers:
+            message += f" Deleted failover peer {peer.name}: no address pool referred to it."
+        return done(request, scope_url_at(scope), message, refresh=True)
+
+    return delete_dialog(
         request,
-        "failover/pool_delete_modal.html",
-        {
+        delete=delete,
+        plan=lambda: services.pool_delete_plan(pool=pool),
+        template_name="failover/pool_delete_modal.html",
+        context={
             "pool": pool,
             "scope": scope,
-            "plan": services.pool_delete_plan(pool=pool),
-            "error": error,
             "form_action": reverse("failover:pool_delete", args=[pk]),
             "cancel_url": reverse("failover:scope_detail", args=[scope.pk]),
         },

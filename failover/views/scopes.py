@@ -6,7 +6,6 @@ import bisect
 import ipaddress
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -18,7 +17,7 @@ from .. import selectors, services
 from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
 from ..forms import ScopeForm, instance_values
 from ..models import AddressPool, DhcpServer, Scope
-from .common import POOL_ROW_URLS, PkUrls, add_service_errors, done, post_data, render_modal
+from .common import POOL_ROW_URLS, PkUrls, delete_dialog, done, form_dialog, post_data
 from .servers import server_crumbs
 
 ADDRESSES_PER_PAGE = 256
@@ -169,21 +168,18 @@ def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def scope_create(request: HttpRequest, pk: int) -> HttpResponse:
     server = get_object_or_404(DhcpServer, pk=pk)
     form = ScopeForm(post_data(request), instance=Scope(server=server))
-    if request.method == "POST" and form.is_valid():
-        try:
-            scope = services.scope_create(
-                server=server, actor=request.user, **instance_values(form)
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            url = reverse("failover:scope_detail", args=[scope.pk])
-            return done(request, url, f"Added scope {scope.network} to {server.name}.")
-    return render_modal(
+
+    def save() -> HttpResponse:
+        scope = services.scope_create(server=server, actor=request.user, **instance_values(form))
+        url = reverse("failover:scope_detail", args=[scope.pk])
+        return done(request, url, f"Added scope {scope.network} to {server.name}.")
+
+    return form_dialog(
         request,
-        "failover/scope_create_modal.html",
-        {
-            "form": form,
+        form,
+        save=save,
+        template_name="failover/scope_create_modal.html",
+        context={
             "server": server,
             "form_action": reverse("failover:scope_create", args=[pk]),
             "cancel_url": reverse("failover:server_detail", args=[pk]),
@@ -200,19 +196,18 @@ def scope_edit(request: HttpRequest, pk: int) -> HttpResponse:
     network = scope.network
     crumbs = [*scope_crumbs(scope), ("Edit", None)]
     form = ScopeForm(post_data(request), instance=scope)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.scope_update(scope=scope, actor=request.user, **instance_values(form))
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            url = reverse("failover:scope_detail", args=[scope.pk])
-            return done(request, url, f"Saved scope {scope.network}.", refresh=True)
-    return render_modal(
+
+    def save() -> HttpResponse:
+        services.scope_update(scope=scope, actor=request.user, **instance_values(form))
+        url = reverse("failover:scope_detail", args=[scope.pk])
+        return done(request, url, f"Saved scope {scope.network}.", refresh=True)
+
+    return form_dialog(
         request,
-        "failover/scope_edit_modal.html",
-        {
-            "form": form,
+        form,
+        save=save,
+        template_name="failover/scope_edit_modal.html",
+        context={
             "form_action": reverse("failover:scope_edit", args=[pk]),
             "cancel_url": reverse("failover:scope_detail", args=[pk]),
         },
@@ -225,22 +220,19 @@ def scope_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def scope_delete(request: HttpRequest, pk: int) -> HttpResponse:
     scope = get_object_or_404(Scope.objects.select_related("server"), pk=pk)
-    error = None
-    if request.method == "POST":
-        try:
-            services.scope_delete(scope=scope, actor=request.user)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            url = reverse("failover:server_detail", args=[scope.server_id])
-            return done(request, url, f"Deleted scope {scope.network}.")
-    return render_modal(
+
+    def delete() -> HttpResponse:
+        services.scope_delete(scope=scope, actor=request.user)
+        url = reverse("failover:server_detail", args=[scope.server_id])
+        return done(request, url, f"Deleted scope {scope.network}.")
+
+    return delete_dialog(
         request,
-        "failover/scope_delete_modal.html",
-        {
+        delete=delete,
+        plan=lambda: services.scope_delete_plan(scope=scope),
+        template_name="failover/scope_delete_modal.html",
+        context={
             "scope": scope,
-            "plan": services.scope_delete_plan(scope=scope),
-            "error": error,
             "form_action": reverse("failover:scope_delete", args=[pk]),
             "cancel_url": reverse("failover:scope_detail", args=[pk]),
         },

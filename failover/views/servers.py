@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -13,7 +12,7 @@ from .. import selectors, services
 from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
 from ..forms import ServerForm, instance_values
 from ..models import DhcpServer
-from .common import POOL_ROW_URLS, PkUrls, add_service_errors, done, post_data, render_modal
+from .common import POOL_ROW_URLS, PkUrls, delete_dialog, done, form_dialog, post_data
 
 SERVERS = ("Servers", None)
 SCOPE_CARD_URLS = ("scope_detail", "pool_create", "scope_edit", "scope_delete", "scope_migrate")
@@ -107,18 +106,18 @@ def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def server_create(request: HttpRequest) -> HttpResponse:
     form = ServerForm(post_data(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            server = services.server_create(actor=request.user, **instance_values(form))
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            url = reverse("failover:server_detail", args=[server.pk])
-            return done(request, url, f"Added server {server.name}.")
-    return render_modal(
+
+    def save() -> HttpResponse:
+        server = services.server_create(actor=request.user, **instance_values(form))
+        url = reverse("failover:server_detail", args=[server.pk])
+        return done(request, url, f"Added server {server.name}.")
+
+    return form_dialog(
         request,
-        "failover/server_create_modal.html",
-        {"form": form, "form_action": reverse("failover:server_create")},
+        form,
+        save=save,
+        template_name="failover/server_create_modal.html",
+        context={"form_action": reverse("failover:server_create")},
         title="Add Server",
         breadcrumbs=[*server_crumbs(), ("Add Server", None)],
     )
@@ -130,19 +129,18 @@ def server_edit(request: HttpRequest, pk: int) -> HttpResponse:
     server = get_object_or_404(DhcpServer, pk=pk)
     name = server.name
     form = ServerForm(post_data(request), instance=server)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.server_update(server=server, actor=request.user, **instance_values(form))
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            url = reverse("failover:server_detail", args=[server.pk])
-            return done(request, url, f"Saved server {server.name}.", refresh=True)
-    return render_modal(
+
+    def save() -> HttpResponse:
+        services.server_update(server=server, actor=request.user, **instance_values(form))
+        url = reverse("failover:server_detail", args=[server.pk])
+        return done(request, url, f"Saved server {server.name}.", refresh=True)
+
+    return form_dialog(
         request,
-        "failover/server_edit_modal.html",
-        {
-            "form": form,
+        form,
+        save=save,
+        template_name="failover/server_edit_modal.html",
+        context={
             "server_name": name,
             "form_action": reverse("failover:server_edit", args=[pk]),
             "cancel_url": reverse("failover:server_detail", args=[pk]),
@@ -156,21 +154,18 @@ def server_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def server_delete(request: HttpRequest, pk: int) -> HttpResponse:
     server = get_object_or_404(DhcpServer, pk=pk)
-    error = None
-    if request.method == "POST":
-        try:
-            services.server_delete(server=server, actor=request.user)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            return done(request, reverse("failover:server_list"), f"Deleted server {server.name}.")
-    return render_modal(
+
+    def delete() -> HttpResponse:
+        services.server_delete(server=server, actor=request.user)
+        return done(request, reverse("failover:server_list"), f"Deleted server {server.name}.")
+
+    return delete_dialog(
         request,
-        "failover/server_delete_modal.html",
-        {
+        delete=delete,
+        plan=lambda: services.server_delete_plan(server=server),
+        template_name="failover/server_delete_modal.html",
+        context={
             "server": server,
-            "plan": services.server_delete_plan(server=server),
-            "error": error,
             "form_action": reverse("failover:server_delete", args=[pk]),
             "cancel_url": reverse("failover:server_detail", args=[pk]),
         },
