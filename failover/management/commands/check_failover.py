@@ -19,13 +19,14 @@ class Command(BaseCommand):
         parser.add_argument("--server", help="only the relationships of this server")
 
     def handle(self, *args, **options) -> None:
-        rels = pair.relationships()
         if options["server"]:
             try:
                 server = DhcpServer.objects.get(name=options["server"])
             except DhcpServer.DoesNotExist:
                 raise CommandError(f"No DHCP server named '{options['server']}'.") from None
-            rels = pair.for_server(rels, server)
+            rels = pair.relationships(server=server)  # from the server and its partners only
+        else:
+            rels = pair.relationships()
         findings = pair.all_findings(rels)
         for finding in findings:
             self.stdout.write(str(finding))
