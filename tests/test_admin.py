@@ -465,7 +465,7 @@ def test_changing_a_pools_peer_asks_before_deleting_the_old_one(admin_client, pr
     response = admin_client.post(change, data)
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert "deletes that failover peer" in str(errors["confirm_peer_deletion"])
+    assert services.orphan_message([primary_peer]) in errors["confirm_peer_deletion"][0]
     pool.refresh_from_db()
     assert pool.failover_peer == primary_peer
     assert FailoverPeer.objects.filter(pk=primary_peer.pk).exists()
