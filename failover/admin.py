@@ -11,7 +11,7 @@ The ModelForms validate with the models' ``full_clean()``, so no invalid object 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -76,7 +76,7 @@ def _peer_label(peer: FailoverPeer) -> str:
     )
 
 
-class ServiceErrorsMixin:
+class ServiceErrorsMixin(admin.ModelAdmin):
     """A rule that only a service can check (a race, a confirmation) must never be a 500."""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -147,11 +147,11 @@ class DhcpServerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
     @admin.display(description="Scopes", ordering="scope_count")
     def scope_count(self, obj: DhcpServer) -> int:
-        return obj.scope_count
+        return int(cast(Any, obj).scope_count)  # annotated by get_queryset
 
     @admin.display(description="Failover peers", ordering="peer_count")
     def peer_count(self, obj: DhcpServer) -> int:
-        return obj.peer_count
+        return int(cast(Any, obj).peer_count)  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):
         fields = _model_fields(form)
@@ -199,7 +199,7 @@ class ScopeAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
     @admin.display(description="Pools", ordering="pool_count")
     def pool_count(self, obj: Scope) -> int:
-        return obj.pool_count
+        return int(cast(Any, obj).pool_count)  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -259,7 +259,7 @@ class AddressPoolAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        peer_field = self.fields.get("failover_peer")
+        peer_field = cast(forms.ModelChoiceField | None, self.fields.get("failover_peer"))
         if peer_field is None:
             return
         server_id = self._server_id()
@@ -281,7 +281,7 @@ class AddressPoolAdminForm(forms.ModelForm):
         return None
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = cast(dict[str, Any], super().clean())
         needed = ("first_address", "last_address", "failover_peer")
         if self.instance.pk and all(name in cleaned for name in needed):
             # The last-referrer rule: the stored pool is the last one referring to its peer.
@@ -310,9 +310,9 @@ class SetFailoverPeerForm(forms.Form):
 
     def __init__(self, *args, peers, **kwargs):
         super().__init__(*args, **kwargs)
-        field = self.fields["failover_peer"]
+        field = cast(forms.ModelChoiceField, self.fields["failover_peer"])
         field.queryset = peers
-        field.label_from_instance = _peer_label
+        field.label_from_instance = _peer_label  # type: ignore[method-assign,assignment]
 
 
 @admin.register(AddressPool)
@@ -597,17 +597,18 @@ class FailoverPeerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if "delete_selected" in actions:
+        django_action = actions.get("delete_selected")
+        if django_action is not None:
             actions["delete_selected"] = (
                 delete_selected_peers,
                 "delete_selected",
-                actions["delete_selected"][2],
+                django_action[2],
             )
         return actions
 
     @admin.display(description="Pools", ordering="pool_count")
     def pool_count(self, obj: FailoverPeer) -> int:
-        return obj.pool_count
+        return int(cast(Any, obj).pool_count)  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):
         if change:

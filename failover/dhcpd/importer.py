@@ -79,7 +79,7 @@ import ipaddress
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 
@@ -1031,7 +1031,7 @@ class _Planner:
                     values[name] = ""
             scope = stored.get(state.network)
             if scope is None:
-                scope = Scope(server_id=None, group_id=None, network=state.network, **values)
+                scope = Scope(server_id=None, group_id=None, network=state.network, **values)  # type: ignore[misc]
                 _link(scope, _SCOPE_SERVER, self.server)
                 _link(scope, _SCOPE_GROUP, group)
                 self.plan.scopes_create.append(scope)
@@ -1093,10 +1093,11 @@ class _Planner:
         stored_peers: dict[str, FailoverPeer],
     ) -> None:
         by_key: dict[tuple[str, str], AddressPool] = {}
+        pool: AddressPool | None
         for pool in stored:
             by_key.setdefault((pool.first_address, pool.last_address), pool)
         network_of = {s.pk: n for n, s in stored_scopes.items()}
-        peer_of = {p.pk: n for n, p in stored_peers.items()}
+        peer_of: dict[int | None, str] = {p.pk: n for n, p in stored_peers.items()}
         kept: set[int] = set()
         seen: set[tuple[str, str]] = set()
         for state in self.desired.pools:
@@ -1114,7 +1115,7 @@ class _Planner:
             pool = by_key.get(state.key) if state.key not in seen else None
             seen.add(state.key)
             if pool is None:
-                pool = AddressPool(  # the foreign keys: see _link
+                pool = AddressPool(  # type: ignore[misc]  # the foreign keys: see _link
                     scope_id=None,
                     failover_peer_id=None,
                     group_id=None,
@@ -1404,7 +1405,9 @@ def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dic
     )
     names = {s.pk: s.name for s in servers}
     all_peers = sorted([*other_peers, *mine], key=lambda p: (names.get(p.server_id, ""), p.name))
-    rels = pair.build(servers, all_peers, other_pools + my_pools, other_scopes + my_scopes)
+    # _PoolView/_ScopeView have the attributes pair.build reads from pools and scopes.
+    pools = cast(list[AddressPool], [*other_pools, *my_pools])
+    rels = pair.build(servers, all_peers, pools, cast(list[Scope], [*other_scopes, *my_scopes]))
     return [rel for rel in rels if this_id in rel.server_ids]
 
 

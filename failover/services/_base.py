@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TypedDict, TypeVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
@@ -96,7 +96,7 @@ class PeerFields(PeerStatements, total=False):
 
 
 def _record(actor: Actor, action: str, summary: str) -> None:
-    user = actor if isinstance(actor, AbstractBaseUser) and actor.is_authenticated else None
+    user = actor if isinstance(actor, User) and actor.is_authenticated else None
     ChangeRecord.objects.create(user=user, action=action, summary=summary)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from ..models import AddressPool, DhcpServer, FailoverPeer, Scope
-from ._base import Actor, _record
+from ._base import Actor, ServerFields, _record
 from .servers import server_create
 
 # --- import a dhcpd.conf ------------------------------------------------------------------
@@ -105,7 +105,7 @@ def config_import(
     with without_cycle_collection(), transaction.atomic():
         created = server.pk is None
         if created:
-            fields = {"name": server.name, "address": server.address}
+            fields: ServerFields = {"name": server.name, "address": server.address}
             if server.description:
                 fields["description"] = server.description
             server = server_create(actor=actor, **fields)

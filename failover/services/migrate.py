@@ -9,13 +9,23 @@ declaration, the scope with its options and the same failover pools.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ..models import AddressPool, DhcpServer, FailoverPeer, Scope
-from ._base import Actor, _apply, _delete_peers, _messages, _record, _save_new, peers_orphaned_by
+from ._base import (
+    Actor,
+    PeerFields,
+    ScopeFields,
+    _apply,
+    _delete_peers,
+    _messages,
+    _record,
+    _save_new,
+    peers_orphaned_by,
+)
 from .peers import peer_create
 from .scopes import scope_create, scope_update
 
@@ -142,6 +152,7 @@ def scope_migrate_plan(*, scope: Scope) -> MigratePlan:
     plan = MigratePlan(scope=scope)
     pools = sorted(scope.pools.select_related("failover_peer"), key=_ip_key)
     failover_pools = [p for p in pools if p.failover_peer_id]
+    pool_peers = {p.pk: cast(FailoverPeer, p.failover_peer) for p in failover_pools}
     plan.pools_not_copied = [p for p in pools if not p.failover_peer_id]
     if not failover_pools:
         plan.errors.append(
@@ -149,16 +160,18 @@ def scope_migrate_plan(*, scope: Scope) -> MigratePlan:
             "to migrate."
         )
         return plan
-    peers = sorted(
-        {p.failover_peer.pk: p.failover_peer for p in failover_pools}.values(), key=lambda p: p.name
-    )
-    partners = {peer.pk: partner_of(peer) for peer in peers}
+    peers = sorted({p.pk: p for p in pool_peers.values()}.values(), key=lambda p: p.name)
+    found = {peer.pk: partner_of(peer) for peer in peers}
+    partners: dict[int, DhcpServer] = {}
     for peer in peers:
-        if partners[peer.pk] is None:
+        server = found[peer.pk]
+        if server is None:
             plan.errors.append(
                 f"The partner server of failover peer '{peer.name}' is not managed here: add "
                 f"the server at {peer.peer_address}, or set the peer's Partner Server."
             )
+        else:
+            partners[peer.pk] = server
     if plan.errors:
         return plan
     partner_ids = {server.pk for server in partners.values()}
@@ -206,7 +219,7 @@ def scope_migrate_plan(*, scope: Scope) -> MigratePlan:
         for name, value in options.items():
             old = getattr(plan.partner_scope, name)
             if old != value:
-                label = str(Scope._meta.get_field(name).verbose_name)
+                label = str(getattr(Scope._meta.get_field(name), "verbose_name", name))
                 plan.scope_changes.append(FieldChange(name, label, old, value))
         candidate = Scope.objects.get(pk=plan.partner_scope.pk)  # validated, not saved
         for name, value in options.items():
@@ -219,12 +232,12 @@ def scope_migrate_plan(*, scope: Scope) -> MigratePlan:
     except ValidationError as exc:
         plan.errors.append(f"Scope {scope.network} on {partner}: {_messages(exc)}")
 
-    wanted = {(p.first_address, p.last_address): p.failover_peer.name for p in failover_pools}
+    wanted = {(p.first_address, p.last_address): pool_peers[p.pk].name for p in failover_pools}
     matched = set()
     leaving = []  # partner pools that stop referring to their (existing) peer
     for pool in partner_pools:
         key = (pool.first_address, pool.last_address)
-        current = pool.failover_peer.name if pool.failover_peer_id else None
+        current = pool.failover_peer.name if pool.failover_peer is not None else None
         effective = first_peer or current
         if key in wanted:
             matched.add(key)
@@ -259,20 +272,22 @@ def scope_migrate_to_partner(*, scope: Scope, actor: Actor = None) -> MigratePla
         if plan.is_empty:
             return plan
         partner = plan.partner
+        assert partner is not None  # a plan without errors has a partner
         DhcpServer.objects.select_for_update().filter(pk=partner.pk).exists()
         for mirrored in plan.peers_to_create:
-            fields = {name: getattr(mirrored, name) for name in PEER_CREATE_FIELDS}
-            peer_create(server=partner, actor=actor, **fields)
+            peer_fields = {name: getattr(mirrored, name) for name in PEER_CREATE_FIELDS}
+            peer_create(server=partner, actor=actor, **cast(PeerFields, peer_fields))
         peers = {p.name: p for p in partner.failover_peers.all()}
         if plan.scope_to_create is not None:
             options = {name: getattr(scope, name) for name in SCOPE_OPTION_FIELDS}
-            target = scope_create(server=partner, actor=actor, network=scope.network, **options)
+            scope_fields = cast(ScopeFields, {"network": scope.network, **options})
+            target = scope_create(server=partner, actor=actor, **scope_fields)
         else:
+            assert plan.partner_scope is not None  # reconciled when not created
             target = plan.partner_scope
             if plan.scope_changes:
-                scope_update(
-                    scope=target, actor=actor, **{c.field: c.new for c in plan.scope_changes}
-                )
+                changes = {c.field: c.new for c in plan.scope_changes}
+                scope_update(scope=target, actor=actor, **cast(ScopeFields, changes))
         # Delete first (a new pool may overlap a removed one), then change, then create.
         AddressPool.objects.filter(pk__in=[p.pk for p in plan.pools_to_delete]).delete()
         for change in plan.pools_to_change:
