@@ -1,17 +1,17 @@
 """Django admin for bulk edits.
 
 Every write goes through ``failover.services``, exactly like the pages: saving a peer runs
-``peer_create`` (first-peer rule) or ``peer_update``, deleting a peer runs ``peer_delete``
-(remove / repoint / choose), changing or deleting pools runs the last-referrer rule with an
-explicit confirmation, and the bulk actions on pools call ``pools_set_failover_peer``.
+``peer_create`` (first-peer rule) or ``peer_update``, deleting one or more peers runs
+``peers_delete`` (remove / repoint / choose, previewed by ``peers_delete_plan``), changing
+or deleting pools runs the last-referrer rule with an explicit confirmation (worded by
+``services.orphan_message``), and the bulk actions on pools call ``pools_set_failover_peer``.
 The ModelForms validate with the models' ``full_clean()``, so no invalid object is saved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,13 +19,15 @@ from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Count
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from . import services
+from .forms import PEER_ADVANCED_FIELDS
 from .models import AddressPool, ChangeRecord, DhcpServer, FailoverPeer, Scope
 
 admin.site.site_header = "dhcpadmin administration"
@@ -50,6 +52,19 @@ def _adopt(obj: models.Model, saved: models.Model) -> None:
     obj._state.db = saved._state.db
 
 
+def _count(model: type[models.Model], **filters: Any) -> Coalesce:
+    """A correlated COUNT(*) subquery per row: the cost follows the page, not the table
+    (a Count() join would GROUP BY the whole table before the LIMIT). Sortable."""
+    rows = (
+        model._default_manager.filter(**filters)
+        .order_by()
+        .values(*filters.keys())
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
 def _error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
@@ -61,7 +76,7 @@ def _peer_label(peer: FailoverPeer) -> str:
     )
 
 
-class ServiceErrorsMixin:
+class ServiceErrorsMixin(admin.ModelAdmin):
     """A rule that only a service can check (a race, a confirmation) must never be a 500."""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -93,16 +108,14 @@ def _add_peers_to_delete(
     deleted: tuple[list, dict, set, list],
     peers: Sequence[FailoverPeer],
 ) -> tuple[list, dict, set, list]:
-    """Extend Django's delete preview with the peers the last-referrer rule deletes too."""
+    """Extend Django's delete preview with the peers the last-referrer rule deletes too
+    (in the services' wording of the rule)."""
     deleted_objects, model_count, perms_needed, protected = deleted
     if peers:
         deleted_objects = [
             *deleted_objects,
-            *(
-                f"Failover peer: {peer.name} on {peer.server} "
-                "(no other address pool refers to it, so it is deleted too)"
-                for peer in peers
-            ),
+            *(f"Failover peer: {peer.name} on {peer.server}" for peer in peers),
+            [services.orphan_message(list(peers))],
         ]
         model_count = dict(model_count)
         plural = str(FailoverPeer._meta.verbose_name_plural)
@@ -127,18 +140,18 @@ class DhcpServerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                scope_count=Count("scopes", distinct=True),
-                peer_count=Count("failover_peers", distinct=True),
+                scope_count=_count(Scope, server=OuterRef("pk")),
+                peer_count=_count(FailoverPeer, server=OuterRef("pk")),
             )
         )
 
     @admin.display(description="Scopes", ordering="scope_count")
     def scope_count(self, obj: DhcpServer) -> int:
-        return obj.scope_count
+        return int(cast(Any, obj).scope_count)  # annotated by get_queryset
 
     @admin.display(description="Failover peers", ordering="peer_count")
     def peer_count(self, obj: DhcpServer) -> int:
-        return obj.peer_count
+        return int(cast(Any, obj).peer_count)  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):
         fields = _model_fields(form)
@@ -169,20 +182,16 @@ class ScopeAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         (None, {"fields": ("server", "network", "name")}),
         (
             "Options",
-            {
-                "fields": (
-                    "routers",
-                    "domain_name_servers",
-                    "domain_name",
-                    "default_lease_time",
-                    "max_lease_time",
-                )
-            },
+            {"fields": Scope.OPTION_FIELDS},
         ),
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(pool_count=Count("pools"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(pool_count=_count(AddressPool, scope=OuterRef("pk")))
+        )
 
     def get_readonly_fields(self, request, obj=None):
         # Moving a scope to another server would leave its pools with a foreign peer.
@@ -190,7 +199,7 @@ class ScopeAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
     @admin.display(description="Pools", ordering="pool_count")
     def pool_count(self, obj: Scope) -> int:
-        return obj.pool_count
+        return int(cast(Any, obj).pool_count)  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -250,7 +259,7 @@ class AddressPoolAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        peer_field = self.fields.get("failover_peer")
+        peer_field = cast(forms.ModelChoiceField | None, self.fields.get("failover_peer"))
         if peer_field is None:
             return
         server_id = self._server_id()
@@ -272,18 +281,23 @@ class AddressPoolAdminForm(forms.ModelForm):
         return None
 
     def clean(self):
-        cleaned = super().clean()
-        if self.instance.pk and "failover_peer" in cleaned:
+        cleaned = cast(dict[str, Any], super().clean())
+        needed = ("first_address", "last_address", "failover_peer")
+        if self.instance.pk and all(name in cleaned for name in needed):
             # The last-referrer rule: the stored pool is the last one referring to its peer.
-            doomed = services.pool_update_effect(
-                pool=self.instance, failover_peer=cleaned["failover_peer"]
-            )
-            if doomed and not cleaned.get("confirm_peer_deletion"):
-                names = ", ".join(f"'{p.name}'" for p in doomed)
+            try:
+                plan = services.pool_update_plan(
+                    pool=self.instance,
+                    first_address=cleaned["first_address"],
+                    last_address=cleaned["last_address"],
+                    failover_peer=cleaned["failover_peer"],
+                )
+            except ValidationError:
+                return cleaned  # the model's validation reports it on its fields
+            if plan.peers_to_delete and not cleaned.get("confirm_peer_deletion"):
                 self.add_error(
                     "confirm_peer_deletion",
-                    f"This pool is the last one referring to the failover peer {names}: "
-                    "changing its peer deletes that failover peer. Tick the box to confirm.",
+                    f"{services.orphan_message(plan.peers_to_delete)} Tick the box to confirm.",
                 )
         return cleaned
 
@@ -296,9 +310,9 @@ class SetFailoverPeerForm(forms.Form):
 
     def __init__(self, *args, peers, **kwargs):
         super().__init__(*args, **kwargs)
-        field = self.fields["failover_peer"]
+        field = cast(forms.ModelChoiceField, self.fields["failover_peer"])
         field.queryset = peers
-        field.label_from_instance = _peer_label
+        field.label_from_instance = _peer_label  # type: ignore[method-assign,assignment]
 
 
 @admin.register(AddressPool)
@@ -486,49 +500,12 @@ class AddressPoolAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 # --- failover peers ----------------------------------------------------------------------
 
 
-@dataclass
-class PeerDeletion:
-    """How deleting some peers goes, per server, in the terms of ``services.peer_delete``.
-
-    ``steps`` are the ``peer_delete`` calls in order (peer, replacement argument);
-    ``targets`` says where each server's pools end up; ``needs_choice`` lists, per server,
-    the peers the user must choose from (two or more are left, and none was chosen).
-    """
-
-    steps: list[tuple[FailoverPeer, FailoverPeer | None]] = field(default_factory=list)
-    targets: dict[int, FailoverPeer | None] = field(default_factory=dict)
-    needs_choice: dict[int, list[FailoverPeer]] = field(default_factory=dict)
-
-
-def plan_peer_deletion(
-    peers: Iterable[FailoverPeer], replacement: FailoverPeer | None = None
-) -> PeerDeletion:
-    plan = PeerDeletion()
-    by_server: dict[int, list[FailoverPeer]] = {}
-    for peer in sorted(peers, key=lambda p: (p.server_id, p.name)):
-        by_server.setdefault(peer.server_id, []).append(peer)
-    for server_id, selected in by_server.items():
-        remaining = list(
-            FailoverPeer.objects.filter(server_id=server_id)
-            .exclude(pk__in=[p.pk for p in selected])
-            .order_by("name")
-        )
-        if not remaining:
-            # The last peers go: each hands its pools to the last one, which removes them.
-            last = selected[-1]
-            plan.targets[server_id] = None
-            plan.steps += [(p, last) for p in selected[:-1]] + [(last, None)]
-            continue
-        if len(remaining) == 1:
-            target = remaining[0]
-        elif replacement is not None and replacement.pk in {p.pk for p in remaining}:
-            target = replacement
-        else:
-            plan.needs_choice[server_id] = remaining
-            continue
-        plan.targets[server_id] = target
-        plan.steps += [(p, target) for p in selected]
-    return plan
+def _replacement(request: HttpRequest) -> FailoverPeer | None:
+    """The replacement the user chose on the delete page (any peer; the services check it)."""
+    chosen = request.POST.get("replacement", "") if request.method == "POST" else ""
+    if not chosen.isdigit():
+        return None
+    return FailoverPeer.objects.filter(pk=int(chosen)).first()
 
 
 def _peer_change_url(peer: FailoverPeer, action: str = "delete") -> str:
@@ -538,12 +515,11 @@ def _peer_change_url(peer: FailoverPeer, action: str = "delete") -> str:
 @admin.action(permissions=["delete"], description="Delete selected failover peers")
 def delete_selected_peers(modeladmin, request, queryset):
     """Django's delete_selected, refused when a deletion needs the user's choice."""
-    peers = list(queryset.select_related("server"))
-    plan = plan_peer_deletion(peers)
+    plan = services.peers_delete_plan(peers=queryset)
     if plan.needs_choice:
-        for peer in peers:
-            if peer.server_id in plan.needs_choice:
-                others = ", ".join(o.name for o in plan.needs_choice[peer.server_id])
+        for group in plan.needs_choice:
+            others = ", ".join(o.name for o in group.remaining)
+            for peer in group.peers:
                 modeladmin.message_user(
                     request,
                     format_html(
@@ -552,7 +528,7 @@ def delete_selected_peers(modeladmin, request, queryset):
                         'Delete it on its own <a href="{}">delete page</a>, which asks for '
                         "the replacement (or use Manage Failover Peers). Nothing was deleted.",
                         peer.name,
-                        peer.server,
+                        group.server,
                         others,
                         _peer_change_url(peer),
                     ),
@@ -560,6 +536,17 @@ def delete_selected_peers(modeladmin, request, queryset):
                 )
         return None
     return django_delete_selected(modeladmin, request, queryset)
+
+
+# The peer's statements (FailoverPeer.STATEMENT_FIELDS) in the admin's sections: the
+# connection, the failover statements, and the advanced ones (as the peer dialog has them).
+_PEER_CONNECTION = ("address", "port", "peer_address", "peer_port")
+_PEER_ADVANCED = tuple(n for n in PEER_ADVANCED_FIELDS if n in FailoverPeer.STATEMENT_FIELDS)
+_PEER_FAILOVER = tuple(
+    n
+    for n in FailoverPeer.STATEMENT_FIELDS
+    if n not in ("role", *_PEER_CONNECTION, *_PEER_ADVANCED)
+)
 
 
 @admin.register(FailoverPeer)
@@ -583,42 +570,26 @@ class FailoverPeerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     delete_confirmation_template = "admin/failover/failoverpeer/delete_confirmation.html"
     fieldsets = (
         (None, {"fields": ("server", "name", "role")}),
-        ("Connection", {"fields": ("address", "port", "peer_address", "peer_port")}),
+        ("Connection", {"fields": _PEER_CONNECTION}),
         (
             "Failover",
             {
-                "fields": (
-                    "max_response_delay",
-                    "max_unacked_updates",
-                    "mclt",
-                    "split",
-                    "load_balance_max_seconds",
-                    "partner_server",
-                ),
+                "fields": (*_PEER_FAILOVER, "partner_server"),
                 "description": (
                     "Max Client Lead Time and Split Index are only specified on the primary "
                     "failover peer: clear them for a secondary."
                 ),
             },
         ),
-        (
-            "Advanced",
-            {
-                "classes": ("collapse",),
-                "fields": (
-                    "hba",
-                    "auto_partner_down",
-                    "max_lease_misbalance",
-                    "max_lease_ownership",
-                    "min_balance",
-                    "max_balance",
-                ),
-            },
-        ),
+        ("Advanced", {"classes": ("collapse",), "fields": _PEER_ADVANCED}),
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(pool_count=Count("pools"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(pool_count=_count(AddressPool, failover_peer=OuterRef("pk")))
+        )
 
     def get_readonly_fields(self, request, obj=None):
         # A peer's pools are on its server; moving the peer would break them.
@@ -626,17 +597,18 @@ class FailoverPeerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if "delete_selected" in actions:
+        django_action = actions.get("delete_selected")
+        if django_action is not None:
             actions["delete_selected"] = (
                 delete_selected_peers,
                 "delete_selected",
-                actions["delete_selected"][2],
+                django_action[2],
             )
         return actions
 
     @admin.display(description="Pools", ordering="pool_count")
     def pool_count(self, obj: FailoverPeer) -> int:
-        return obj.pool_count
+        return int(cast(Any, obj).pool_count)  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -658,57 +630,19 @@ class FailoverPeerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
     # --- deletion: the seed's three cases ---
 
-    def _replacement(self, request) -> FailoverPeer | None:
-        return getattr(request, "_peer_replacement", None)
-
     def get_deleted_objects(self, objs, request):
-        peers = list(objs)
-        plan = plan_peer_deletion(peers, self._replacement(request))
-        pools = (
-            AddressPool.objects.filter(failover_peer__in=peers)
-            .select_related("scope", "failover_peer")
-            .order_by("failover_peer__name", "scope__network", "first_address")
-        )
-        pools_by_peer: dict[int, list[AddressPool]] = {}
-        for pool in pools:
-            pools_by_peer.setdefault(pool.failover_peer_id, []).append(pool)
-        lines: list[Any] = []
-        for peer in peers:
-            lines.append(f"Failover peer: {peer.name} on {peer.server}")
-            if peer.server_id in plan.needs_choice:
-                fate = "will refer to the failover peer you choose"
-            elif plan.targets.get(peer.server_id) is None:
-                fate = "will no longer refer to a failover peer"
-            else:
-                fate = f"will refer to '{plan.targets[peer.server_id].name}'"
-            sub = [
-                f"Address pool {p} in {p.scope.network}: {fate}"
-                for p in pools_by_peer.get(peer.pk, [])
-            ]
-            if sub:
-                lines.append(sub)
+        plan = services.peers_delete_plan(peers=objs, replacement=_replacement(request))
         perms_needed = set()
-        if pools and not request.user.has_perm("failover.change_addresspool"):
+        if plan.pool_count and not request.user.has_perm("failover.change_addresspool"):
             perms_needed.add(str(AddressPool._meta.verbose_name))
-        return lines, {str(FailoverPeer._meta.verbose_name_plural): len(peers)}, perms_needed, []
+        count = {str(FailoverPeer._meta.verbose_name_plural): len(plan.peers)}
+        return plan.preview(), count, perms_needed, []
 
     def delete_view(self, request, object_id, extra_context=None):
         peer = self.get_object(request, object_id)
         if peer is None or not self.has_delete_permission(request, peer):
             return super().delete_view(request, object_id, extra_context)
         delete_plan = services.peer_delete_plan(peer=peer)
-        if delete_plan.case == delete_plan.CHOOSE and request.method == "POST":
-            chosen_pk = request.POST.get("replacement", "")
-            chosen = next((p for p in delete_plan.others if str(p.pk) == chosen_pk), None)
-            if chosen is None:
-                self.message_user(
-                    request,
-                    "Choose which failover peer the address pools should refer to instead. "
-                    "Nothing was deleted.",
-                    messages.ERROR,
-                )
-                return HttpResponseRedirect(request.get_full_path())
-            request._peer_replacement = chosen
         context = {"delete_plan": delete_plan, **(extra_context or {})}
         return super().delete_view(request, object_id, context)
 
@@ -716,13 +650,7 @@ class FailoverPeerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         self.delete_queryset(request, FailoverPeer.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        peers = list(queryset.select_related("server"))
-        plan = plan_peer_deletion(peers, self._replacement(request))
-        if plan.needs_choice:
-            raise ValidationError("Choose which failover peer the address pools should refer to.")
-        with transaction.atomic():
-            for peer, arg in plan.steps:
-                services.peer_delete(peer=peer, replacement=arg, actor=request.user)
+        services.peers_delete(peers=queryset, replacement=_replacement(request), actor=request.user)
 
 
 # --- change records ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ placed beside the field they concern.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -25,7 +25,7 @@ def instance_values(form: forms.ModelForm) -> dict[str, Any]:
     Read from the instance (not ``cleaned_data``) because a field left out of the POST keeps
     its model default there, which is what ``full_clean()`` checked.
     """
-    return {name: getattr(form.instance, name) for name in form._meta.fields}
+    return {name: getattr(form.instance, name) for name in form._meta.fields or ()}
 
 
 class ServerForm(forms.ModelForm):
@@ -75,7 +75,7 @@ class PoolForm(forms.ModelForm):
             for peer in FailoverPeer.objects.filter(server_id=scope.server_id).order_by("name")
         }
         choices = [("", NO_PEER_LABEL)] + [(pk, peer.name) for pk, peer in self.peers.items()]
-        field = self.fields["failover_peer"]
+        field = cast(forms.ChoiceField, self.fields["failover_peer"])
         if allow_new_peer:
             choices.append((NEW_PEER, NEW_PEER_LABEL))
             field.help_text = f"To create a peer, choose “{NEW_PEER_LABEL}” and click OK."
@@ -99,7 +99,7 @@ class PoolForm(forms.ModelForm):
         return self.peers.get(value)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = cast(dict[str, Any], super().clean())
         if cleaned.get("failover_peer") == NEW_PEER:
             self.wants_new_peer = True
             cleaned["failover_peer"] = None
@@ -153,8 +153,9 @@ class FailoverPeerForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.server = server
         self.fields["role"].widget.attrs["data-role-select"] = ""
-        self.fields["partner_server"].queryset = DhcpServer.objects.exclude(pk=server.pk)
-        self.fields["partner_server"].empty_label = "Found from the peer address"
+        partner_field = cast(forms.ModelChoiceField, self.fields["partner_server"])
+        partner_field.queryset = DhcpServer.objects.exclude(pk=server.pk)
+        partner_field.empty_label = "Found from the peer address"
         self.fields["hba"].widget.attrs["spellcheck"] = "false"
 
     def main_fields(self) -> list[forms.BoundField]:
@@ -167,7 +168,7 @@ class FailoverPeerForm(forms.ModelForm):
         return any(self.errors.get(name) for name in self.ADVANCED_FIELDS)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = cast(dict[str, Any], super().clean())
         if cleaned.get("role") == FailoverPeer.Role.SECONDARY:
             for name in self.PRIMARY_ONLY:
                 widget = self.fields[name].widget
@@ -192,5 +193,5 @@ class PeerReplacementForm(forms.Form):
 
     def __init__(self, *args: Any, others: list[FailoverPeer], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        field = self.fields["replacement"]
+        field = cast(forms.ModelChoiceField, self.fields["replacement"])
         field.queryset = FailoverPeer.objects.filter(pk__in=[p.pk for p in others]).order_by("name")

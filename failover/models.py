@@ -29,7 +29,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -141,7 +141,7 @@ def ipv4_address(value: str) -> ipaddress.IPv4Address:
 def related(obj: models.Model, name: str) -> Any:
     """The object a foreign key refers to, saved or not yet (the importer validates whole
     files before saving anything); None when it is unset."""
-    field = obj._meta.get_field(name)
+    field = cast(models.ForeignKey, obj._meta.get_field(name))
     if getattr(obj, field.attname) is None and not field.is_cached(obj):
         return None
     return getattr(obj, name)
@@ -359,7 +359,7 @@ class ScopeGroup(models.Model):
         if self.parent_id is not None:
             if self.parent_id == self.pk:
                 errors["parent"] = "A group cannot contain itself."
-            elif self.parent.server_id != self.server_id:
+            elif cast(ScopeGroup, self.parent).server_id != self.server_id:
                 errors["parent"] = "The enclosing group must be on the same server."
         if errors:
             raise ValidationError(errors)
@@ -774,7 +774,7 @@ class FailoverPeer(models.Model):
         if self.role == self.Role.SECONDARY:
             for field in self.PRIMARY_ONLY_FIELDS:
                 if getattr(self, field) not in (None, ""):
-                    label = self._meta.get_field(field).verbose_name
+                    label = getattr(self._meta.get_field(field), "verbose_name", field)
                     errors[field] = f"{label} is only specified on the primary failover peer."
         elif self.role == self.Role.PRIMARY:
             if self.mclt is None:
@@ -966,11 +966,13 @@ class AddressPool(models.Model):
         errors = self.own_errors()
         if "first_address" in errors or "last_address" in errors:
             raise ValidationError(errors)
+        first: ipaddress.IPv4Address | None
+        last: ipaddress.IPv4Address | None
         try:
             first, last = self.first_ip, self.last_ip
         except (ValueError, TypeError):
             first = last = None
-        if first is None or not self.scope_id:
+        if first is None or last is None or not self.scope_id:
             if errors:
                 raise ValidationError(errors)
             return

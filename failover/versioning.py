@@ -55,7 +55,7 @@ def cached(name: str, compute: Callable[[], T], *, version: str | None = None) -
         entry = _entries.get(key)
         if entry is not None and now - entry[0] < CACHE_SECONDS:
             _entries.move_to_end(key)
-            return entry[1]  # type: ignore[no-any-return]
+            return entry[1]
     value = compute()  # outside the lock: two requests may both compute, never wait
     with _lock:
         _entries[key] = (now, value)

@@ -7,7 +7,7 @@
 #    isc-dhcp-client, iproute2, chromium and postgresql (as root), and the Python packages
 #    (pip install -e ".[dev]" into .venv);
 # 2. starts PostgreSQL and makes the role/database "dhcpadmin";
-# 3. runs ruff check, makemigrations --check, then pytest on SQLite and again on
+# 3. runs ruff check, mypy (django-stubs), makemigrations --check, then pytest on SQLite and again on
 #    PostgreSQL. Exits non-zero if any of them fails; prints both pytest summaries.
 #
 # As root (or with CI=true) the tests run with CI=true: a missing real part (dhcpd,
@@ -67,6 +67,7 @@ run_pytest() { # run_pytest NAME [env assignments...]: pytest "$@" of the script
 
 PYTEST_ARGS=("$@")
 step "ruff check" .venv/bin/ruff check .
+step "mypy" .venv/bin/mypy failover/
 step "makemigrations --check" .venv/bin/python manage.py makemigrations --check --dry-run
 run_pytest SQLite
 if [ -n "$POSTGRES_URL" ]; then
@@ -80,7 +81,7 @@ fi
 
 echo
 say "Summary"
-for name in "ruff check" "makemigrations --check" "pytest SQLite" "pytest PostgreSQL"; do
+for name in "ruff check" "mypy" "makemigrations --check" "pytest SQLite" "pytest PostgreSQL"; do
     printf '  %-24s %s\n' "$name" "${result[$name]:-not run}"
 done
 exit $failed

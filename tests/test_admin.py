@@ -465,7 +465,7 @@ def test_changing_a_pools_peer_asks_before_deleting_the_old_one(admin_client, pr
     response = admin_client.post(change, data)
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert "deletes that failover peer" in str(errors["confirm_peer_deletion"])
+    assert services.orphan_message([primary_peer]) in errors["confirm_peer_deletion"][0]
     pool.refresh_from_db()
     assert pool.failover_peer == primary_peer
     assert FailoverPeer.objects.filter(pk=primary_peer.pk).exists()
@@ -706,3 +706,86 @@ def test_a_failed_bulk_delete_changes_nothing(admin_client, primary_peer, two_po
     assert response.status_code == 200
     assert any("The database said no." in m for m in messages_of(response))
     assert AddressPool.objects.count() == 2  # the first delete was rolled back too
+
+
+def _bulk(n: int, offset: int = 0) -> None:
+    """``n`` servers, each with a scope, a pool and a peer the pool refers to (bulk inserts:
+    the changelists are what is measured, not the services)."""
+    servers = DhcpServer.objects.bulk_create(
+        DhcpServer(name=f"bulk-{i}", address=f"10.{i // 250}.{i % 250}.1")
+        for i in range(offset, offset + n)
+    )
+    scopes = Scope.objects.bulk_create(
+        Scope(server=s, network="10.1.0.0/24", name=s.name) for s in servers
+    )
+    peers = FailoverPeer.objects.bulk_create(
+        FailoverPeer(
+            server=s,
+            name="fo-bulk",
+            role="primary",
+            address=s.address,
+            port=647,
+            peer_address="198.51.100.1",
+            peer_port=847,
+            max_response_delay=60,
+            max_unacked_updates=10,
+            mclt=3600,
+            split=128,
+        )
+        for s in servers
+    )
+    AddressPool.objects.bulk_create(
+        AddressPool(scope=sc, first_address="10.1.0.10", last_address="10.1.0.20", failover_peer=p)
+        for sc, p in zip(scopes, peers, strict=True)
+    )
+
+
+@pytest.mark.parametrize("model", ("dhcpserver", "scope", "failoverpeer", "addresspool"))
+def test_changelist_query_count_is_the_same_at_10_and_1000_rows(admin_client, db, model):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin_client.get(changelist(model)).status_code == 200
+        return len(ctx.captured_queries)
+
+    _bulk(10)
+    ten = count()
+    _bulk(990, offset=10)
+    assert count() == ten
+
+
+def test_changelist_counts_are_per_row_subqueries_and_sortable(admin_client, primary_peer, pool):
+    _bulk(5)
+    server = primary_peer.server
+    services.scope_create(server=server, network="10.11.0.0/24", name="Second")
+    services.scope_create(server=server, network="10.12.0.0/24", name="Third")
+    make_pool(pool.scope, "10.10.0.200", "10.10.0.210", peer=primary_peer)
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = admin_client.get(changelist("dhcpserver"), {"o": "-4"})  # Scopes, descending
+    rows = list(response.context["cl"].result_list)
+    assert rows[0] == server and (rows[0].scope_count, rows[0].peer_count) == (3, 1)
+    assert [r.scope_count for r in rows[1:]] == [1] * 5
+    listing = [q["sql"] for q in ctx.captured_queries if 'FROM "failover_dhcpserver"' in q["sql"]]
+    # No join grouped by every server (the whole table before the LIMIT): subqueries per row.
+    assert listing and not any('GROUP BY "failover_dhcpserver"' in sql for sql in listing)
+
+    response = admin_client.get(changelist("scope"), {"o": "-4"})  # Pools, descending
+    rows = list(response.context["cl"].result_list)
+    assert rows[0] == pool.scope and rows[0].pool_count == 2
+
+    response = admin_client.get(changelist("failoverpeer"), {"o": "-10"})  # Pools, descending
+    rows = list(response.context["cl"].result_list)
+    assert rows[0] == primary_peer and rows[0].pool_count == 2
+    response = admin_client.get(changelist("failoverpeer"), {"o": "10"})
+    assert list(response.context["cl"].result_list)[-1] == primary_peer
+
+
+def test_admin_peer_fieldsets_hold_every_statement_once(admin_client, primary_peer):
+    from failover.admin import FailoverPeerAdmin, ScopeAdmin
+
+    fields = [f for _, opts in FailoverPeerAdmin.fieldsets for f in opts["fields"]]
+    assert sorted(fields) == sorted(
+        ["server", "name", "partner_server", *FailoverPeer.STATEMENT_FIELDS]
+    )
+    scope_fields = [f for _, opts in ScopeAdmin.fieldsets for f in opts["fields"]]
+    assert scope_fields == ["server", "network", "name", *Scope.OPTION_FIELDS]

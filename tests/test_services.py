@@ -376,7 +376,7 @@ def test_peer_create_is_atomic(estate, monkeypatch):
     def broken_record(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "_record", broken_record)
+    monkeypatch.setattr(services.peers, "_record", broken_record)
     with pytest.raises(RuntimeError):
         services.peer_create(server=estate["server"], name="fo-pair", **PRIMARY)
     assert snapshot() == before
@@ -537,9 +537,19 @@ def _move(pool, peer, **kwargs):
     )
 
 
+def _effect(pool, peer):
+    """The peers the last-referrer rule would delete (pool_update_plan, what pool_update does)."""
+    return services.pool_update_plan(
+        pool=pool,
+        first_address=pool.first_address,
+        last_address=pool.last_address,
+        failover_peer=peer,
+    ).peers_to_delete
+
+
 def test_last_referrer_change_needs_confirmation(two_peers, pool):
     old, new = two_peers
-    assert services.pool_update_effect(pool=pool, failover_peer=new) == [old]
+    assert _effect(pool, new) == [old]
     before = snapshot()
     with pytest.raises(services.ConfirmationRequired) as exc:
         _move(pool, new)
@@ -573,7 +583,7 @@ def test_no_confirmation_when_other_pools_still_refer(two_peers, pool, scope):
     services.pool_create(
         scope=scope, first_address="10.10.0.10", last_address="10.10.0.20", failover_peer=old
     )
-    assert services.pool_update_effect(pool=pool, failover_peer=new) == []
+    assert _effect(pool, new) == []
     result = _move(pool, new)
     assert result.deleted_peers == []
     assert peer_of(pool) == new
@@ -586,15 +596,15 @@ def test_effect_reads_the_stored_pool_not_the_instance(two_peers, pool):
     old, new = two_peers
     fresh = AddressPool.objects.get(pk=pool.pk)
     fresh.failover_peer = new  # what form.is_valid() does to form.instance
-    assert services.pool_update_effect(pool=fresh, failover_peer=new) == [old]
+    assert _effect(fresh, new) == [old]
     assert pool.failover_peer_id is None  # the fixture's instance predates the first peer
-    assert services.pool_update_effect(pool=pool, failover_peer=new) == [old]
+    assert _effect(pool, new) == [old]
     assert services.pool_delete_plan(pool=pool).peers == [old]
 
 
 def test_no_confirmation_when_the_peer_stays(two_peers, pool):
     old, _ = two_peers
-    assert services.pool_update_effect(pool=pool, failover_peer=old) == []
+    assert _effect(pool, old) == []
     _move(pool, old)
     assert peer_of(pool) == old
 

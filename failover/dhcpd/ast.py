@@ -46,19 +46,13 @@ from .tokenizer import Token, join_tokens, quote
 INDENT = "    "
 
 
-def _pos():
-    return field(default="", compare=False, repr=False, kw_only=True)
-
-
-def _num():
-    return field(default=0, compare=False, repr=False, kw_only=True)
-
-
 @dataclass(slots=True)
 class Node:
-    file: str = _pos()
-    line: int = _num()
-    column: int = _num()
+    # Where the node starts; keyword-only and not compared (written out for mypy's
+    # dataclass plugin, which only sees field() calls).
+    file: str = field(default="", compare=False, repr=False, kw_only=True)
+    line: int = field(default=0, compare=False, repr=False, kw_only=True)
+    column: int = field(default=0, compare=False, repr=False, kw_only=True)
 
     @property
     def text(self) -> str:
@@ -74,7 +68,7 @@ class Statement(Node):
     terminator: str = ";"
 
     @property
-    def keyword(self) -> str:  # type: ignore[override]
+    def keyword(self) -> str:
         return self.tokens[0].lower if self.tokens else ""
 
 

@@ -1033,7 +1033,7 @@ class _Planner:
                     values[name] = ""
             scope = stored.get(state.network)
             if scope is None:
-                scope = Scope(server_id=None, group_id=None, network=state.network, **values)
+                scope = Scope(server_id=None, group_id=None, network=state.network, **values)  # type: ignore[misc]
                 _link(scope, _SCOPE_SERVER, self.server)
                 _link(scope, _SCOPE_GROUP, group)
                 self.plan.scopes_create.append(scope)
@@ -1095,10 +1095,11 @@ class _Planner:
         stored_peers: dict[str, FailoverPeer],
     ) -> None:
         by_key: dict[tuple[str, str], AddressPool] = {}
+        pool: AddressPool | None
         for pool in stored:
             by_key.setdefault((pool.first_address, pool.last_address), pool)
         network_of = {s.pk: n for n, s in stored_scopes.items()}
-        peer_of = {p.pk: n for n, p in stored_peers.items()}
+        peer_of: dict[int | None, str] = {p.pk: n for n, p in stored_peers.items()}
         kept: set[int] = set()
         seen: set[tuple[str, str]] = set()
         for state in self.desired.pools:
@@ -1116,7 +1117,7 @@ class _Planner:
             pool = by_key.get(state.key) if state.key not in seen else None
             seen.add(state.key)
             if pool is None:
-                pool = AddressPool(  # the foreign keys: see _link
+                pool = AddressPool(  # type: ignore[misc]  # the foreign keys: see _link
                     scope_id=None,
                     failover_peer_id=None,
                     group_id=None,

@@ -191,13 +191,13 @@ class _Shared:
 @dataclass(slots=True)
 class _Ctx:
     kind: str  # root, shared-network, subnet, pool, group, host, class, if, block
-    desc: str  # the enclosing block's header, for messages
+    desc: str | _Lazy  # the enclosing block's header, for messages
     depth: int
     subnet: Subnet | None = None
     pool: Pool | None = None
     shared: _Shared | None = None
 
-    def child(self, kind: str, desc: str, **changes) -> _Ctx:
+    def child(self, kind: str, desc: str | _Lazy, **changes) -> _Ctx:
         ctx = _Ctx(kind, desc, self.depth + 1, self.subnet, self.pool, self.shared)
         for key, value in changes.items():
             setattr(ctx, key, value)
@@ -254,18 +254,18 @@ class _Parser:
     def _pos(self, tok: Token) -> dict:
         return {"file": self.filename, "line": tok.line, "column": tok.column}
 
-    def expect_semi(self, desc: str) -> None:
+    def expect_semi(self, desc: str | _Lazy) -> None:
         tok = self.next()
         if tok.kind != PUNCT or tok.value != ";":
             raise self.error(tok, f"expected ';' after '{shorten(desc)}', found {tok.describe()}")
 
-    def expect_open(self, desc: str) -> Token:
+    def expect_open(self, desc: str | _Lazy) -> Token:
         tok = self.next()
         if tok.kind != PUNCT or tok.value != "{":
             raise self.error(tok, f"expected '{{' after '{shorten(desc)}', found {tok.describe()}")
         return tok
 
-    def expect_word(self, keyword: str, desc: str) -> Token:
+    def expect_word(self, keyword: str, desc: str | _Lazy) -> Token:
         tok = self.next()
         if not tok.is_word(keyword):
             raise self.error(
@@ -280,7 +280,7 @@ class _Parser:
 
     # ----------------------------------------------------------------- values
 
-    def dotted(self, desc: str, what: str) -> tuple[str, list[Token]]:
+    def dotted(self, desc: str | _Lazy, what: str) -> tuple[str, list[Token]]:
         """A name or address: words joined by dots (``a.b.c``, ``10.0.0.1``, ``zone.``)."""
         tok = self.next()
         if tok.kind != WORD:
@@ -305,7 +305,7 @@ class _Parser:
             break
         return "".join(parts), tokens
 
-    def ipv4(self, desc: str) -> tuple[ipaddress.IPv4Address, Token]:
+    def ipv4(self, desc: str | _Lazy) -> tuple[ipaddress.IPv4Address, Token]:
         first = self.peek()
         text, _ = self.dotted(desc, "an IPv4 address")
         return self._to_ipv4(text, first, desc), first

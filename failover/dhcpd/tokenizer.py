@@ -265,7 +265,7 @@ def tokenize(text: str, filename: str = "<text>") -> Iterator[Token]:
         elif kind == "string":  # the closing quote is missing
             raise ParseError(filename, line, column, "unterminated string")
         else:
-            raise ParseError(filename, line, column, _bad_character(m.group(kind)))
+            raise ParseError(filename, line, column, _bad_character(m.group(kind)))  # type: ignore[arg-type]
 
 
 def _check_word_length(value: str, filename: str, line: int, column: int) -> None:
@@ -332,7 +332,7 @@ def _decode_string(body: str, filename: str, line: int, column: int) -> str:
     return buf.decode("utf-8", "surrogateescape")
 
 
-def _too_long(data: bytes, filename: str, line: int, column: int) -> None:
+def _too_long(data: bytes | bytearray, filename: str, line: int, column: int) -> None:
     raise ParseError(
         filename,
         line,

@@ -222,7 +222,7 @@ def test_a_failure_half_way_rolls_everything_back(unmigrated, monkeypatch):
     def broken(**kwargs):
         raise ValidationError("disk on fire")
 
-    monkeypatch.setattr(services, "scope_create", broken)
+    monkeypatch.setattr(services.migrate, "scope_create", broken)
     with pytest.raises(ValidationError):
         services.scope_migrate_to_partner(scope=scope)
     assert not b.failover_peers.exists() and not b.scopes.exists()

@@ -37,7 +37,7 @@ SERVERS = [
 ]
 # The same statement on both sides, mirrored: a.address == b.peer_address and
 # a.port == b.peer_port. Different ports make the mirroring visible.
-PEERS = {
+PEERS: dict[str, dict[str, Any]] = {
     "dhcp-a": dict(
         role=FailoverPeer.Role.PRIMARY,
         address="192.0.2.10",
@@ -64,7 +64,7 @@ PEERS = {
     ),
 }
 DNS = "10.0.0.53, 10.0.1.53"
-SCOPES = [
+SCOPES: list[dict[str, Any]] = [
     {
         "network": "10.20.0.0/24",
         "name": "Staff",

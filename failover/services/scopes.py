@@ -1,0 +1,69 @@
+"""Scopes: create, change and delete a scope. Deleting a scope takes its pools, and the
+failover peers only those pools referred to (the last-referrer rule, see ``_base``)."""
+
+from __future__ import annotations
+
+from typing import Unpack
+
+from django.db import transaction
+
+from ..models import DhcpServer, Scope
+from ._base import (
+    Actor,
+    DeletePlan,
+    ScopeFields,
+    _adopt_values,
+    _candidate,
+    _delete_peers,
+    _record,
+    peers_orphaned_by,
+)
+
+
+def scope_create_plan(*, server: DhcpServer, **fields: Unpack[ScopeFields]) -> Scope:
+    """The validated, unsaved scope that :func:`scope_create` would save."""
+    scope = Scope(server=server, **fields)
+    scope.full_clean()
+    return scope
+
+
+def scope_create(
+    *, server: DhcpServer, actor: Actor = None, **fields: Unpack[ScopeFields]
+) -> Scope:
+    with transaction.atomic():
+        scope = scope_create_plan(server=server, **fields)
+        scope.save()
+        _record(actor, "scope_create", f"Created scope {scope.network} on {server}")
+    return scope
+
+
+def scope_update_plan(*, scope: Scope, **fields: Unpack[ScopeFields]) -> Scope:
+    """A validated copy of ``scope`` with ``fields`` set (``scope`` is not changed)."""
+    return _candidate(scope, fields)
+
+
+def scope_update(*, scope: Scope, actor: Actor = None, **fields: Unpack[ScopeFields]) -> Scope:
+    with transaction.atomic():
+        candidate = scope_update_plan(scope=scope, **fields)
+        _adopt_values(scope, candidate, fields)
+        _record(actor, "scope_update", f"Changed scope {scope.network} on {scope.server}")
+    return scope
+
+
+def scope_delete_plan(*, scope: Scope) -> DeletePlan:
+    pools = list(scope.pools.select_related("failover_peer"))
+    return DeletePlan(scopes=[scope], pools=pools, peers=peers_orphaned_by(pools))
+
+
+def scope_delete(*, scope: Scope, actor: Actor = None) -> DeletePlan:
+    """Delete a scope with its pools, and the peers only its pools referred to."""
+    with transaction.atomic():
+        plan = scope_delete_plan(scope=scope)
+        _record(
+            actor,
+            "scope_delete",
+            f"Deleted scope {scope.network} on {scope.server} with {len(plan.pools)} pool(s)",
+        )
+        scope.delete()
+        _delete_peers(plan.peers, actor, f"its last pools went with scope {scope.network}")
+    return plan
