@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
@@ -73,7 +74,11 @@ def server_counts(server: DhcpServer) -> ServerCounts:
     row = (
         servers_with_counts()
         .filter(pk=server.pk)
-        .values_list("scope_count", "pool_count", "peer_count")[0]
+        .values_list(
+            "scope_count",
+            "pool_count",
+            "peer_count",  # type: ignore[misc]  # annotations django-stubs does not follow
+        )[0]
     )
     return ServerCounts(*row)
 
@@ -162,7 +167,7 @@ SHOW_CHOICES = (
 class ScopeListing:
     """One page of a server's scopes, with what was asked for."""
 
-    page: Page
+    page: Page[Any]
     scopes: list[Scope]
     query: str
     show: str
@@ -203,7 +208,7 @@ def server_scopes(
     query: str = "",
     show: str = "",
     relationship: str = "",
-    page: object = 1,
+    page: int | str = 1,
     per_page: int = SCOPES_PER_PAGE,
 ) -> ScopeListing:
     """One page of ``server``'s scopes in numeric order, with their pools and peers.
@@ -233,10 +238,11 @@ def server_scopes(
         if query or relationship:
             wanted = set(scopes.values_list("pk", flat=True))
             ids = [pk for pk in ids if pk in wanted]
-        current = Paginator(ids, per_page).get_page(page)
-        by_pk = Scope.objects.filter(pk__in=list(current.object_list)).prefetch_related(pools)
+        id_page = Paginator(ids, per_page).get_page(page)
+        by_pk = Scope.objects.filter(pk__in=list(id_page.object_list)).prefetch_related(pools)
         found = {scope.pk: scope for scope in by_pk}
-        listed = [found[pk] for pk in current.object_list if pk in found]
+        listed = [found[pk] for pk in id_page.object_list if pk in found]
+        current: Page[Any] = id_page
     else:
         ordered = scopes.order_by("first_int", "-last_int", "pk").prefetch_related(pools)
         current = Paginator(ordered, per_page).get_page(page)

@@ -261,7 +261,7 @@ def _with_partners(server: DhcpServer) -> list[DhcpServer]:
         .exclude(server=server)
     )
     # Every peer that may pair with one of this server's: the candidates of all of them.
-    refs = [(name, peer_address, None) for name, _, peer_address in own]
+    refs: list[tuple[str, str, int | None]] = [(n, address, None) for n, _, address in own]
     refs += incoming.values_list("name", "peer_address", "partner_server_id")
     incoming_servers = incoming.values("server_id")
     if not refs:
@@ -303,7 +303,8 @@ def build(
     scope_by_key = {(s.server_id, s.network): s for s in scopes}
     pools_of: dict[int, list[PoolLike]] = defaultdict(list)
     for pool in pools:
-        pools_of[pool.failover_peer_id].append(pool)
+        if pool.failover_peer_id is not None:  # the loaders read failover pools only
+            pools_of[pool.failover_peer_id].append(pool)
     peer_by_key = {(p.server_id, p.name): p for p in peers}
 
     taken: set[int] = set()
@@ -427,7 +428,7 @@ def check_peers(
     for x in (a, b):
         if not x.is_primary:
             extra = [
-                str(x._meta.get_field(f).verbose_name)
+                str(FailoverPeer._meta.get_field(f).verbose_name)  # type: ignore[union-attr]
                 for f in FailoverPeer.PRIMARY_ONLY_FIELDS
                 if getattr(x, f) not in (None, "")
             ]

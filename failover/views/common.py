@@ -7,7 +7,8 @@ partial alone, swapped into the page's ``#modal-content``; any other request get
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -22,11 +23,25 @@ from django_htmx.http import (
     trigger_client_event,
 )
 
+from ..models import AddressPool
+
 Crumbs = Sequence[tuple[str, str | None]]
 
 
-#: The links of a pool's row (failover/includes/pool_table.html): ``pool.urls``.
+#: The links of a pool's row (failover/includes/pool_table.html): ``item.urls``.
 POOL_ROW_URLS = ("pool_edit", "pool_delete")
+
+
+@dataclass
+class PoolItem:
+    """A pool's row: the pool and its links."""
+
+    pool: AddressPool
+    urls: dict[str, str]
+
+
+def pool_items(pools: Iterable[AddressPool], urls: PkUrls) -> list[PoolItem]:
+    return [PoolItem(pool, urls.of(pool.pk, *POOL_ROW_URLS)) for pool in pools]
 
 
 class PkUrls:

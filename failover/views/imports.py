@@ -91,7 +91,7 @@ class ImportForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         upload, text = data.get("file"), data.get("text") or ""
         if upload and text.strip():
             raise forms.ValidationError("Upload a file or paste text, not both.")
@@ -226,7 +226,7 @@ def server_import(request: HttpRequest, pk: int) -> HttpResponse:
     handler = None
     if request.method == "POST":
         handler = _LimitedUpload(request, _limit())
-        request.upload_handlers.insert(0, handler)
+        request.upload_handlers = [handler, *request.upload_handlers]
         try:
             request.POST  # noqa: B018 - read the body now, with the limit in place
             request.FILES  # noqa: B018

@@ -30,8 +30,8 @@ PEER_DIALOG = "New Failover Peer"
 
 
 def _with_query(url: str, **params: object) -> str:
-    params = {key: value for key, value in params.items() if value not in (None, "")}
-    return f"{url}?{urlencode(params)}" if params else url
+    given = {key: str(value) for key, value in params.items() if value not in (None, "")}
+    return f"{url}?{urlencode(given)}" if given else url
 
 
 def pool_create_url(scope: Scope, first: str = "", last: str = "", peer: object = None) -> str:

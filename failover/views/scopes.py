@@ -17,7 +17,7 @@ from .. import selectors, services
 from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
 from ..forms import ScopeForm, instance_values
 from ..models import AddressPool, DhcpServer, Scope
-from .common import POOL_ROW_URLS, PkUrls, delete_dialog, done, form_dialog, post_data
+from .common import POOL_ROW_URLS, PkUrls, delete_dialog, done, form_dialog, pool_items, post_data
 from .servers import server_crumbs
 
 ADDRESSES_PER_PAGE = 256
@@ -58,6 +58,7 @@ class AddressRow:
     pool: AddressPool | None = None
     pool_start: bool = False
     menu: list[dict[str, str]] | None = None
+    create_url: str = ""
 
     @property
     def peer(self):
@@ -113,7 +114,11 @@ def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pools = list(scope.pools.select_related("failover_peer").order_by("first_int"))
     addresses = AddressRange(network)
     number, ip_error = _page_number(request, addresses)
-    page: Page = Paginator(addresses, ADDRESSES_PER_PAGE).get_page(number)
+    # AddressRange is the Sequence the paginator needs (django-stubs asks for overloads).
+    page: Page[ipaddress.IPv4Address] = Paginator(
+        addresses,  # type: ignore[arg-type]
+        ADDRESSES_PER_PAGE,
+    ).get_page(number)
     rows = address_rows(network, list(page.object_list), pools)
 
     user = request.user
@@ -123,14 +128,14 @@ def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
     create_url = reverse("failover:pool_create", args=[scope.pk])
     urls = PkUrls(*POOL_ROW_URLS)
     pool_menus: dict[int, list[dict[str, str]]] = {}
-    for pool in pools:  # one menu per pool, shared by its rows
-        pool.urls = urls.of(pool.pk, *POOL_ROW_URLS)
+    items = pool_items(pools, urls)
+    for item in items:  # one menu per pool, shared by its rows
         menu = []
         if can_change:
-            menu.append({"label": "Edit Address Pool", "url": pool.urls["edit"]})
+            menu.append({"label": "Edit Address Pool", "url": item.urls["edit"]})
         if can_delete:
-            menu.append({"label": "Delete Address Pool", "url": pool.urls["delete"]})
-        pool_menus[pool.pk] = menu
+            menu.append({"label": "Delete Address Pool", "url": item.urls["delete"]})
+        pool_menus[item.pool.pk] = menu
     for row in rows:
         row.create_url = f"{create_url}?{urlencode({'first': str(row.ip)})}"
         if row.state == "free" and can_add:
@@ -149,6 +154,7 @@ def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "scope": scope,
             "server": scope.server,
             "pools": pools,
+            "pool_items": items,
             "page": page,
             "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=2)),
             "rows": rows,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -10,12 +12,39 @@ from django.views.decorators.http import require_http_methods
 
 from .. import selectors, services
 from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
+from ..dhcpd import pair
 from ..forms import ServerForm, instance_values
-from ..models import DhcpServer
-from .common import POOL_ROW_URLS, PkUrls, delete_dialog, done, form_dialog, post_data
+from ..models import DhcpServer, Scope
+from .common import (
+    POOL_ROW_URLS,
+    PkUrls,
+    PoolItem,
+    delete_dialog,
+    done,
+    form_dialog,
+    pool_items,
+    post_data,
+)
 
 SERVERS = ("Servers", None)
 SCOPE_CARD_URLS = ("scope_detail", "pool_create", "scope_edit", "scope_delete", "scope_migrate")
+
+
+@dataclass
+class ServerRow:
+    server: DhcpServer
+    menu: list[dict[str, str]]
+
+
+@dataclass
+class ScopeCard:
+    """A scope's card on the server page: the scope, its links, its pools' rows, and the
+    relationship in which it is not finalized (or None)."""
+
+    scope: Scope
+    urls: dict[str, str]
+    pools: list[PoolItem]
+    not_finalized_in: pair.Relationship | None
 
 
 def server_crumbs(server: DhcpServer | None = None) -> list[tuple[str, str | None]]:
@@ -48,10 +77,11 @@ def server_menu(request: HttpRequest, server: DhcpServer) -> list[dict[str, str]
 
 @login_required
 def server_list(request: HttpRequest) -> HttpResponse:
-    servers = list(selectors.servers_with_counts())
-    for server in servers:
-        server.menu = server_menu(request, server)
-    return render(request, "failover/server_list.html", {"servers": servers})
+    rows = [
+        ServerRow(server, server_menu(request, server))
+        for server in selectors.servers_with_counts()
+    ]
+    return render(request, "failover/server_list.html", {"rows": rows})
 
 
 @login_required
@@ -67,11 +97,15 @@ def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
         page=request.GET.get("page") or 1,
     )
     urls = PkUrls(*SCOPE_CARD_URLS, *POOL_ROW_URLS)
-    for scope in listing.scopes:  # fresh objects of this request: what the card shows
-        scope.not_finalized_in = listing.not_finalized_in(scope)
-        scope.urls = urls.of(scope.pk, *SCOPE_CARD_URLS)
-        for pool in scope.pools.all():
-            pool.urls = urls.of(pool.pk, *POOL_ROW_URLS)
+    cards = [
+        ScopeCard(
+            scope=scope,
+            urls=urls.of(scope.pk, *SCOPE_CARD_URLS),
+            pools=pool_items(scope.pools.all(), urls),
+            not_finalized_in=listing.not_finalized_in(scope),
+        )
+        for scope in listing.scopes
+    ]
     params = {
         key: value
         for key, value in (
@@ -88,6 +122,7 @@ def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "server": server,
             "listing": listing,
+            "cards": cards,
             "counts": selectors.server_counts(server),
             "peers": selectors.server_peers(server),
             "relationships": listing.failover.relationships,
