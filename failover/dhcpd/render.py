@@ -59,7 +59,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
 _IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
 _IPV4_LIST_RE = re.compile(rf"{_IPV4}(?:, {_IPV4})*")
-_CIDR_RE = re.compile(rf"({_IPV4})/(3[0-2]|[12][0-9]|[0-9])")
+_CIDR_RE = re.compile(rf"(({_OCTET})\.({_OCTET})\.({_OCTET})\.({_OCTET}))/(3[0-2]|[12][0-9]|[0-9])")
 _SAFE_NAME = re.compile(SAFE_NAME_RE)
 INDENT = "  "
 
@@ -595,8 +595,8 @@ def _subnet(network: str) -> tuple[int, str, str]:
     bits set)."""
     match = _CIDR_RE.fullmatch(network) if type(network) is str else None
     if match is not None:
-        address, prefix = match.group(1), int(match.group(2))
-        value = ipv4_int(address)
+        address, a, b, c, d, length = match.groups()
+        value, prefix = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d), int(length)
         if not value & (0xFFFFFFFF >> prefix):
             return value, network, f"subnet {address} netmask {_NETMASKS[prefix]}"
     net = ipaddress.IPv4Network(network)
@@ -690,7 +690,7 @@ def _tidy(lines: list[str]) -> list[str]:
     the parser writes newlines inside strings as escapes)."""
     out: list[str] = []
     for line in lines:
-        if not line.strip():
+        if not line or line.isspace():
             if out and out[-1] and not out[-1].endswith("{"):
                 out.append("")
         else:
