@@ -139,7 +139,7 @@ BYPASSED = [  # (model, field, value): stored with a raw update, past validation
     (Scope, "routers", "10.0.0.1, 10.0.0.300"),
     (Scope, "domain_name_servers", "10.0.0.1\n10.0.0.2"),
     (Scope, "domain_name", 'x";\n}'),
-    (Scope, "domain_name", "é" * 600),
+    (Scope, "domain_name", "a\\b\x7f"),
     (AddressPool, "first_address", "10.0.0.010"),
     (FailoverPeer, "name", 'evil" {'),
     (FailoverPeer, "address", "1.2.3.4; }"),
@@ -148,6 +148,8 @@ BYPASSED = [  # (model, field, value): stored with a raw update, past validation
 
 @pytest.mark.parametrize("model,field,value", BYPASSED)
 def test_data_that_bypassed_validation_is_refused_by_both(model, field, value):
+    if model is AddressPool and connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL's inet column holds addresses only")
     server = imported(generate(3))
     model.objects.filter(pk=model.objects.order_by("pk").values("pk")[:1]).update(**{field: value})
     with pytest.raises(ValueError) as new:
@@ -199,6 +201,16 @@ def test_subnets_agree_with_ipaddress(value):
             str(net),
             f"subnet {net.network_address} netmask {net.netmask}",
         )
+
+
+@pytest.mark.parametrize("value", ["é" * 600, "x" * 1025, "€" * 341 + "x", "x" * 1024])
+def test_long_strings_are_refused_by_both(value):
+    if len(value.encode()) > fast.MAX_STRING_BYTES:
+        for renderer in (fast, before):
+            with pytest.raises(ValueError, match="longer than"):
+                renderer.quote(value)
+    else:
+        assert fast.quote(value) == before.quote(value) == f'"{value}"'
 
 
 @given(st.text(max_size=30))
