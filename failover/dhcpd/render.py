@@ -672,8 +672,8 @@ def render(
 
 def _render(server, peers, scopes: list[_ScopeRow], pools: Iterable[tuple], groups) -> str:
     # Ordered by network address; the same address twice (only in data that bypassed
-    # validation) by the network's text, as the query used to order them.
-    scopes.sort(key=lambda s: (s.net_int, s.network))
+    # validation): the larger network first, as the model orders them.
+    scopes.sort(key=lambda s: (s.net_int, int(s.cidr.rpartition("/")[2]), s.network))
     pool_rows = sorted(
         (p if isinstance(p, _PoolRow) else _PoolRow._make(p) for p in pools),
         key=lambda p: p.first_address,

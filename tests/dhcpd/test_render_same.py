@@ -159,6 +159,17 @@ def test_data_that_bypassed_validation_is_refused_by_both(model, field, value):
     assert type(new.value) is type(old.value)
 
 
+def test_overlapping_networks_that_bypassed_validation_keep_the_model_order():
+    server = services.server_create(name="made", address="192.0.2.9")
+    services.scope_create(server=server, network="10.0.0.0/24")
+    services.scope_create(server=server, network="10.1.0.0/24")
+    Scope.objects.filter(server=server, network="10.1.0.0/24").update(
+        network="10.0.0.0/16", first_int=10 << 24, last_int=(10 << 24) + 0xFFFF
+    )
+    text = same(server)
+    assert text.index("# Scope 10.0.0.0/16") < text.index("# Scope 10.0.0.0/24")
+
+
 def test_values_in_an_unusual_form_render_the_same():
     """Forms the model accepts but does not write itself: taken through ``ipaddress``."""
     server = imported(generate(3))
