@@ -38,18 +38,28 @@ and the pair check (``failover.dhcpd.pair``) reports it.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
-from failover.models import AddressPool, DhcpServer, FailoverPeer, Scope, ScopeGroup
-from failover.validators import SAFE_NAME_RE, split_list, validate_hba, validate_host
+from failover.models import AddressPool, DhcpServer, FailoverPeer, Scope, ScopeGroup, ipv4_int
+from failover.validators import SAFE_NAME_RE, is_ipv4, split_list, validate_hba, validate_host
 
 #: dhcpd's tokenizer holds a string in a 1,500-byte buffer; stay well below it.
 MAX_STRING_BYTES = 1024
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_IPV4_LIST_RE = re.compile(rf"{_IPV4}(?:, {_IPV4})*")
+_CIDR_RE = re.compile(rf"(({_OCTET})\.({_OCTET})\.({_OCTET})\.({_OCTET}))/(3[0-2]|[12][0-9]|[0-9])")
 _SAFE_NAME = re.compile(SAFE_NAME_RE)
 INDENT = "  "
 
@@ -59,19 +69,28 @@ def quote(value: str) -> str:
     value = str(value)
     if _CONTROL_RE.search(value):
         raise ValueError(f"control characters cannot be written into dhcpd.conf: {value!r}")
-    if len(value.encode("utf-8")) > MAX_STRING_BYTES:
+    # Short ASCII text is shorter than the limit in bytes too: only the rest is encoded.
+    if (not value.isascii() or len(value) > MAX_STRING_BYTES) and len(
+        value.encode("utf-8")
+    ) > MAX_STRING_BYTES:
         raise ValueError(f"a string longer than {MAX_STRING_BYTES} bytes: {value[:40]!r}…")
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if "\\" in value or '"' in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + value + '"'
 
 
 def comment(text: str) -> str:
     """One comment line; whatever is not printable is shown as an escape, never written raw."""
-    safe = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in str(text))
+    safe = str(text)
+    if not safe.isprintable():
+        safe = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in safe)
     return f"# {safe}".rstrip()
 
 
+@lru_cache(maxsize=1024)
 def name(value: str) -> str:
-    """A peer name as a quoted string, after checking the safe character set again."""
+    """A peer name as a quoted string, after checking the safe character set again (once
+    per distinct name: a server's ten thousand pools name the same few peers)."""
     if not _SAFE_NAME.fullmatch(value or ""):
         raise ValueError(f"not a safe name for dhcpd.conf: {value!r}")
     return quote(value)
@@ -87,10 +106,18 @@ def host(value: str) -> str:
 
 
 def ipv4(value: str) -> str:
+    """An IPv4 address in its usual form. Text that is already in that form (what the
+    model stores) is checked with one regular expression and written as it is."""
+    if type(value) is str and is_ipv4(value):
+        return value
     return str(ipaddress.IPv4Address(str(value).strip()))
 
 
 def ipv4_list(value: str) -> str:
+    """Comma-separated IPv4 addresses, as ``a, b``. A list already in that form (what the
+    model mostly stores) is checked with one regular expression and written as it is."""
+    if type(value) is str and _IPV4_LIST_RE.fullmatch(value):
+        return value
     return ", ".join(ipv4(item) for item in split_list(value))
 
 
@@ -150,7 +177,7 @@ DEFAULT_TOP = [
 ]
 
 
-def _kept(entries: list) -> list[str]:
+def _kept(entries: Any) -> list[str]:
     """The verbatim statements of ``entries`` (the place holders left out), as lines."""
     lines: list[str] = []
     for entry in _entries(entries):
@@ -159,8 +186,22 @@ def _kept(entries: list) -> list[str]:
     return lines
 
 
-def _entries(entries) -> list[list]:
-    """Well-formed ``[position, payload]`` entries, in order (see failover.models)."""
+#: ``_entries`` of a JSON text, once per distinct text (ten thousand subnets imported from
+#: one file mostly hold the same place holders; pools mostly hold none). Each render has its
+#: own (see ``_Layout``); the lists are read, never changed.
+_Memo = dict[str, list]
+
+
+def _entries(entries: Any, memo: _Memo | None = None) -> list[list]:
+    """Well-formed ``[position, payload]`` entries, in order (see failover.models).
+    ``entries`` is the stored list, or its JSON text as the render query reads it."""
+    if isinstance(entries, str):
+        if memo is None:
+            return _entries(json.loads(entries))
+        found = memo.get(entries)
+        if found is None:
+            found = memo[entries] = _entries(json.loads(entries))
+        return found
     if not isinstance(entries, list):
         return []
     good = [
@@ -191,15 +232,87 @@ class _Inherited:
         self.peer: str | None = None
 
 
+class _ScopeRow(NamedTuple):
+    """What the renderer reads of a scope (one row of the render query), and its subnet."""
+
+    pk: int | None
+    network: str
+    name: str
+    routers: str
+    domain_name_servers: str
+    domain_name: str
+    default_lease_time: int | None
+    max_lease_time: int | None
+    group_id: int | None
+    position: int | None
+    statements: Any  # the stored list, or its JSON text
+    net_int: int = 0  # from _subnet(network)
+    cidr: str = ""
+    subnet: str = ""
+
+    @classmethod
+    def of(cls, row: tuple) -> _ScopeRow:
+        return cls(*row, *_subnet(row[1]))
+
+
+class _PoolRow(NamedTuple):
+    """What the renderer reads of an address pool, with its failover peer's name."""
+
+    pk: int | None
+    scope_id: int | None
+    first_address: str
+    last_address: str
+    failover_peer_id: int | None
+    peer_name: str | None
+    group_id: int | None
+    position: int | None
+    bare: bool
+    dynamic_bootp: bool
+    peer_statement: str
+    statements: Any  # the stored list, or its JSON text
+
+
+SCOPE_COLUMNS = (
+    "pk",
+    "network",
+    "name",
+    "routers",
+    "domain_name_servers",
+    "domain_name",
+    "default_lease_time",
+    "max_lease_time",
+    "group_id",
+    "position",
+)
+POOL_COLUMNS = (
+    "pk",
+    "scope_id",
+    "first_address",
+    "last_address",
+    "failover_peer_id",
+    "failover_peer__name",
+    "group_id",
+    "position",
+    "bare",
+    "dynamic_bootp",
+    "peer_statement",
+)
+
+
 class _Layout:
     """Everything of one server, loaded, and how to write each part."""
 
-    def __init__(self, server, peers, scopes, groups) -> None:
+    def __init__(self, server, peers, scopes: list[_ScopeRow], pools: list[_PoolRow], groups):
         self.server = server
         self.peers = sorted(peers, key=lambda p: p.name)
         self.scopes = scopes
         self.groups = list(groups)
-        self.pools_of = {scope.pk: list(scope.pools.all()) for scope in scopes}
+        self.memo: _Memo = {}
+        self.slots: dict[tuple, tuple[str, ...]] = {}
+        self.pools_of: dict[int | None, list[_PoolRow]] = {scope.pk: [] for scope in scopes}
+        for pool in pools:
+            if pool.scope_id in self.pools_of:
+                self.pools_of[pool.scope_id].append(pool)
         self.referenced = {
             pool.failover_peer_id
             for pools in self.pools_of.values()
@@ -208,7 +321,7 @@ class _Layout:
         }
         self.declared = {p.name for p in self.peers if p.pk in self.referenced}
         group_ids = {g.pk for g in self.groups}
-        self.scopes_in: dict[int | None, list[Scope]] = {}
+        self.scopes_in: dict[int | None, list[_ScopeRow]] = {}
         for scope in scopes:
             key = scope.group_id if scope.group_id in group_ids else None
             self.scopes_in.setdefault(key, []).append(scope)
@@ -217,7 +330,7 @@ class _Layout:
             key = group.parent_id if group.parent_id in group_ids else None
             self.groups_in.setdefault(key, []).append(group)
         # Pool blocks declared in a shared network (not in their subnet).
-        self.blocks_in: dict[int, list[AddressPool]] = {}
+        self.blocks_in: dict[int, list[_PoolRow]] = {}
         for pools in self.pools_of.values():
             for pool in pools:
                 if pool.group_id in group_ids:
@@ -239,7 +352,7 @@ class _Layout:
         if "peers" not in slots:
             out += self.peer_lines()
         inherited = _Inherited()  # subnets outside a shared network inherit no peer
-        children = [(s.position, (0, _net_int(s)), s) for s in self.scopes_in.get(None, [])]
+        children = [(s.position, (0, s.net_int), s) for s in self.scopes_in.get(None, [])]
         children += [(g.position, (1, g.pk), g) for g in self.groups_in.get(None, [])]
         for kind, item in _merge(entries, children):
             if kind == "entry":
@@ -266,7 +379,7 @@ class _Layout:
         return out
 
     def child_lines(self, item, inherited: _Inherited) -> list[str]:
-        if isinstance(item, Scope):
+        if isinstance(item, _ScopeRow):
             return ["", *self.scope_lines(item, inherited)]
         if self.holds_scopes(item):
             return ["", *self.group_lines(item, inherited)]
@@ -286,7 +399,7 @@ class _Layout:
         if group.kind == ScopeGroup.Kind.SHARED_NETWORK:
             inherited = _Inherited()
         body: list[str] = []
-        children = [(s.position, (0, _net_int(s)), s) for s in self.scopes_in.get(group.pk, [])]
+        children = [(s.position, (0, s.net_int), s) for s in self.scopes_in.get(group.pk, [])]
         children += [(g.position, (1, g.pk), g) for g in self.groups_in.get(group.pk, [])]
         children += [
             (position, (2, first), block)
@@ -307,23 +420,28 @@ class _Layout:
                 body += self.child_lines(item, inherited)
         return [f"{_group_header(group)} {{", *(INDENT + line for line in body), "}"]
 
+    def kept(self, statements: Any) -> list[str]:
+        """``_kept``, once per distinct JSON text (a pool's statements are mostly none)."""
+        if statements == "[]":
+            return []
+        lines: list[str] = []
+        for entry in _entries(statements, self.memo):
+            if isinstance(entry[1], str):
+                lines += _verbatim(entry[1])
+        return lines
+
     # -- subnet
 
-    def scope_lines(self, scope: Scope, inherited: _Inherited) -> list[str]:
-        net = ipaddress.IPv4Network(scope.network)
-        entries = _entries(scope.statements)
-        slotted = {e[1].get("field") for e in entries if isinstance(e[1], dict)}
+    def scope_lines(self, scope: _ScopeRow, inherited: _Inherited) -> list[str]:
+        entries = _entries(scope.statements, self.memo)
         body: list[str] = []
-        for field in SCOPE_FIELDS:
-            if field not in slotted:
-                body += _scope_field(scope, field)
-        own = [
-            p
-            for p in self.pools_of.get(scope.pk, [])
-            if p.group_id is None or p.group_id not in self.blocks_in
-        ]
+        for field in self.unslotted(scope.statements, entries):
+            body += _scope_field(scope, field)
+        own = self.pools_of.get(scope.pk, [])
+        if self.blocks_in:
+            own = [p for p in own if p.group_id is None or p.group_id not in self.blocks_in]
         children = [(position, (0, first), block) for position, first, block in _blocks(own)]
-        for kind, item in _merge(entries, children):
+        for kind, item in _merge(scope.statements, children, self.memo):
             if kind == "entry":
                 if isinstance(item, str):
                     body += _verbatim(item)
@@ -331,29 +449,40 @@ class _Layout:
                     body += _scope_field(scope, item["field"])
             else:
                 body += self.block_lines(item, inherited)
-        lines = [comment(f"Scope {net}" + (f": {scope.name}" if scope.name else ""))]
-        lines.append(f"subnet {net.network_address} netmask {net.netmask} {{")
+        lines = [comment(f"Scope {scope.cidr}" + (f": {scope.name}" if scope.name else ""))]
+        lines.append(f"{scope.subnet} {{")
         lines += [INDENT + line for line in body]
         lines.append("}")
         return lines
 
+    def unslotted(self, statements: Any, entries: list[list]) -> tuple[str, ...]:
+        """The scope fields that have no place holder in ``entries`` (written first)."""
+        key = ("unslotted", statements) if isinstance(statements, str) else None
+        found = self.slots.get(key) if key else None
+        if found is None:
+            slotted = {e[1].get("field") for e in entries if isinstance(e[1], dict)}
+            found = tuple(field for field in SCOPE_FIELDS if field not in slotted)
+            if key:
+                self.slots[key] = found
+        return found
+
     # -- pool { } blocks and bare ranges
 
-    def block_lines(self, pools: list[AddressPool], inherited: _Inherited) -> list[str]:
+    def block_lines(self, pools: list[_PoolRow], inherited: _Inherited) -> list[str]:
         out: list[str] = []
         if all(p.bare and not p.failover_peer_id for p in pools):
             for pool in pools:
                 out.append(_range_line(pool))
             return out
-        by_peer: dict[str, list[AddressPool]] = {}
+        by_peer: dict[str, list[_PoolRow]] = {}
         for pool in pools:
-            peer_name = pool.failover_peer.name if pool.failover_peer_id else ""
+            peer_name = pool.peer_name if pool.failover_peer_id else ""
             by_peer.setdefault(peer_name, []).append(pool)
         for peer_name in sorted(by_peer):
             part = by_peer[peer_name]
             first = part[0]
             body = _peer_statement(peer_name or None, first.peer_statement, inherited.peer)
-            body += _kept(first.statements)
+            body += self.kept(first.statements)
             body += [_range_line(pool) for pool in part]
             out += ["pool {", *(INDENT + line for line in body), "}"]
         return out
@@ -368,18 +497,20 @@ SCOPE_FIELDS = (
 )
 
 
-def _scope_field(scope: Scope, field: str) -> list[str]:
+def _scope_field(scope: _ScopeRow, field: str) -> list[str]:
     value = getattr(scope, field)
     if not value:
         return []
-    if field == "routers":
-        return [f"option routers {ipv4_list(value)};"] if split_list(value) else []
-    if field == "domain_name_servers":
-        return [f"option domain-name-servers {ipv4_list(value)};"] if split_list(value) else []
+    if field == "routers" or field == "domain_name_servers":
+        listed = ipv4_list(value)  # empty when the value lists nothing
+        return [f"option {_OPTION_NAMES[field]} {listed};"] if listed else []
     if field == "domain_name":
         return [f"option domain-name {quote(value)};"]
     keyword = "default-lease-time" if field == "default_lease_time" else "max-lease-time"
     return [f"{keyword} {number(value)};"]
+
+
+_OPTION_NAMES = {"routers": "routers", "domain_name_servers": "domain-name-servers"}
 
 
 def _peer_statement(peer: str | None, how: str, inherited: str | None) -> list[str]:
@@ -393,32 +524,47 @@ def _peer_statement(peer: str | None, how: str, inherited: str | None) -> list[s
     return []
 
 
-def _range_line(pool: AddressPool) -> str:
+def _range_line(pool: _PoolRow) -> str:
     bootp = "dynamic-bootp " if pool.dynamic_bootp else ""
     return f"range {bootp}{ipv4(pool.first_address)} {ipv4(pool.last_address)};"
 
 
-def _blocks(pools: list[AddressPool]) -> list[tuple[int | None, int, list[AddressPool]]]:
+def _blocks(pools: list[_PoolRow]) -> list[tuple[int | None, int, list[_PoolRow]]]:
     """Pools grouped into what is written as one item: the ranges of one imported block
     (same container and position), or each pool made here on its own."""
-    blocks: dict[tuple, list[AddressPool]] = {}
-    for pool in sorted(pools, key=lambda p: int(p.first_ip)):
+    if len(pools) == 1:  # the usual subnet: one pool
+        pool = pools[0]
+        return [(pool.position, ipv4_int(pool.first_address), pools)]
+    blocks: dict[tuple, list[_PoolRow]] = {}
+    firsts: dict[tuple, int] = {}
+    for first, _, pool in sorted(
+        ((ipv4_int(p.first_address), i, p) for i, p in enumerate(pools)), key=lambda t: t[:2]
+    ):
         if pool.position is None:
             key: tuple = ("own", pool.pk if pool.pk is not None else id(pool))
         else:
             key = ("at", pool.position)
-        blocks.setdefault(key, []).append(pool)
-    return [(block[0].position, int(block[0].first_ip), block) for block in blocks.values()]
+        if key not in blocks:
+            blocks[key], firsts[key] = [], first
+        blocks[key].append(pool)
+    return [(block[0].position, firsts[key], block) for key, block in blocks.items()]
 
 
-def _merge(entries, children: list[tuple[int | None, tuple, object]]) -> list[tuple[str, object]]:
+def _merge(
+    entries, children: list[tuple[int | None, tuple, object]], memo: _Memo | None = None
+) -> list[tuple[str, object]]:
     """The body of a container in order: entries and children with a position by that
     position, then the children made in dhcpadmin (no position) in their natural order."""
-    placed = [(e[0], 0, (), "entry", e[1]) for e in _entries(entries)]
-    placed += [(pos, 1, key, "child", obj) for pos, key, obj in children if pos is not None]
-    placed.sort(key=lambda t: (t[0], t[1], t[2]))
-    rest = sorted((c for c in children if c[0] is None), key=lambda c: c[1])
-    return [(t[3], t[4]) for t in placed] + [("child", c[2]) for c in rest]
+    placed = [((e[0], 0, ()), "entry", e[1]) for e in _entries(entries, memo)]
+    rest = []
+    for pos, key, obj in children:
+        if pos is None:
+            rest.append((key, obj))
+        else:
+            placed.append(((pos, 1, key), "child", obj))
+    placed.sort(key=itemgetter(0))
+    rest.sort(key=itemgetter(0))
+    return [(t[1], t[2]) for t in placed] + [("child", obj) for _, obj in rest]
 
 
 def _group_header(group: ScopeGroup) -> str:
@@ -439,8 +585,26 @@ def _group_header(group: ScopeGroup) -> str:
     return f"{label} {group.name}"
 
 
-def _net_int(scope: Scope) -> int:
-    return int(ipaddress.IPv4Network(scope.network).network_address)
+_NETMASKS = [str(ipaddress.IPv4Address((0xFFFFFFFF << (32 - p)) & 0xFFFFFFFF)) for p in range(33)]
+
+
+def _subnet(network: str) -> tuple[int, str, str]:
+    """A scope's network as (its address as an integer, its CIDR text, ``subnet A netmask
+    M``). Text in the usual form (what the model stores) is read with one regular
+    expression; anything else goes through ``ipaddress`` (and its ValueError, e.g. for host
+    bits set)."""
+    match = _CIDR_RE.fullmatch(network) if type(network) is str else None
+    if match is not None:
+        address, a, b, c, d, length = match.groups()
+        value, prefix = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d), int(length)
+        if not value & (0xFFFFFFFF >> prefix):
+            return value, network, f"subnet {address} netmask {_NETMASKS[prefix]}"
+    net = ipaddress.IPv4Network(network)
+    return (
+        int(net.network_address),
+        str(net),
+        f"subnet {net.network_address} netmask {net.netmask}",
+    )
 
 
 def _header(server: DhcpServer) -> list[str]:
@@ -457,11 +621,29 @@ def _header(server: DhcpServer) -> list[str]:
 
 def render_server(server: DhcpServer) -> str:
     """The dhcpd.conf of one server (three queries, whatever its size; four for an imported
-    server, which may have shared networks and groups)."""
+    server, which may have shared networks and groups).
+
+    Scopes and pools are read as rows (``values_list``), not model instances, and their
+    ``statements`` as JSON text, decoded once per distinct text: what is read is what the
+    model validated, and the renderer still checks every value it writes (see the module
+    docstring), once per value.
+    """
+    text = Cast("statements", output_field=TextField())
     peers = list(FailoverPeer.objects.filter(server=server).order_by("name"))
-    scopes = list(Scope.objects.filter(server=server).with_pools())
+    scopes = (
+        Scope.objects.filter(server=server)
+        .order_by()
+        .annotate(statements_text=text)
+        .values_list(*SCOPE_COLUMNS, "statements_text")
+    )
+    pools = (
+        AddressPool.objects.filter(scope__server=server)
+        .order_by()
+        .annotate(statements_text=text)
+        .values_list(*POOL_COLUMNS, "statements_text")
+    )
     groups = list(ScopeGroup.objects.filter(server=server)) if server.imported else []
-    return render(server, peers, scopes, groups)
+    return _render(server, peers, [_ScopeRow.of(row) for row in scopes], pools, groups)
 
 
 def render(
@@ -471,10 +653,34 @@ def render(
     groups: Iterable[ScopeGroup] = (),
 ) -> str:
     """Render from already loaded objects (``scopes`` with their pools prefetched)."""
-    scopes = sorted(scopes, key=_net_int)
+    scopes = list(scopes)
+    rows = [
+        _ScopeRow.of(tuple(getattr(s, c) for c in SCOPE_COLUMNS) + (s.statements,)) for s in scopes
+    ]
+    pools = [
+        _PoolRow(
+            *(getattr(p, c) for c in POOL_COLUMNS[:5]),
+            p.failover_peer.name if p.failover_peer_id else None,
+            *(getattr(p, c) for c in POOL_COLUMNS[6:]),
+            p.statements,
+        )
+        for s in scopes
+        for p in s.pools.all()
+    ]
+    return _render(server, peers, rows, pools, groups)
+
+
+def _render(server, peers, scopes: list[_ScopeRow], pools: Iterable[tuple], groups) -> str:
+    # Ordered by network address; the same address twice (only in data that bypassed
+    # validation): the larger network first, as the model orders them.
+    scopes.sort(key=lambda s: (s.net_int, int(s.cidr.rpartition("/")[2]), s.network))
+    pool_rows = sorted(
+        (p if isinstance(p, _PoolRow) else _PoolRow._make(p) for p in pools),
+        key=lambda p: p.first_address,
+    )
     out = _header(server)
     out.append("")
-    out += _Layout(server, peers, scopes, groups).top()
+    out += _Layout(server, peers, scopes, pool_rows, groups).top()
     return "\n".join(_tidy(out)) + "\n"
 
 
@@ -484,7 +690,7 @@ def _tidy(lines: list[str]) -> list[str]:
     the parser writes newlines inside strings as escapes)."""
     out: list[str] = []
     for line in lines:
-        if not line.strip():
+        if not line or line.isspace():
             if out and out[-1] and not out[-1].endswith("{"):
                 out.append("")
         else:

@@ -7,15 +7,21 @@ and as an htmx request.
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from bench.gen_config import generate
 from failover import services, versioning
 from failover.dhcpd.render import render_server
 from failover.models import AddressPool, ChangeRecord, DhcpServer, FailoverPeer, Scope
+from failover.views import config as config_views
+from failover.views.config import PAGE_LINES
 from tests.conftest import PRIMARY
 from tests.dhcpd.conftest import build_pair
 
@@ -181,7 +187,8 @@ def test_validate_shows_dhcpd_errors_with_line_links(editor_client, migrated, se
     html = response.content.decode()
     assert 'data-testid="validate-errors"' in html
     config = reverse("failover:server_config", args=[a.pk])
-    assert f'<a href="{config}#L{line}">line {line}</a>: failover peer stray: not found' in html
+    link = f'<a href="{config}?line={line}#L{line}">line {line}</a>'
+    assert f"{link}: failover peer stray: not found" in html
     assert '<code class="small">    failover peer &quot;stray&quot;;</code>' in html
 
 
@@ -374,3 +381,160 @@ def test_migrate_refused_is_shown_not_a_500(editor_client, primary_peer, scope):
     assert response.status_code == 200
     assert "not managed here" in response.content.decode()
     assert Scope.objects.count() == 1
+
+
+# --- a large configuration: pages, line links, the cache -----------------------------------
+
+LINE_RE = re.compile(
+    r'<span class="config-line" id="L(\d+)"><span class="ln">(\d+)</span>(.*?)</span>'
+)
+
+
+def imported_server(subnets: int, name: str = "big") -> DhcpServer:
+    server = services.server_create(name=name, address="192.0.2.1")
+    services.config_import(server=server, text=generate(subnets), filename=f"{name}.conf")
+    return server
+
+
+def shown_lines(html: str) -> list[tuple[int, str]]:
+    """The numbered lines of a configuration page, as (number, text)."""
+    found = [(int(a), int(b), unescape(text)) for a, b, text in LINE_RE.findall(html)]
+    assert all(a == b for a, b, _ in found)  # the anchor and the number shown agree
+    return [(a, text) for a, _, text in found]
+
+
+def test_a_large_configuration_is_shown_a_page_at_a_time(editor_client):
+    server = imported_server(250)
+    text = render_server(server)
+    lines = text.split("\n")[:-1]
+    assert 2000 < len(lines) <= 3000  # three pages
+    url = reverse("failover:server_config", args=[server.pk])
+    seen = []
+    for page in (1, 2, 3):
+        html = editor_client.get(url, {"page": page}).content.decode()
+        got = shown_lines(html)
+        assert got[0][0] == (page - 1) * PAGE_LINES + 1  # numbers continue across pages
+        assert len(got) == (PAGE_LINES if page < 3 else len(lines) - 2 * PAGE_LINES)
+        assert f"Lines {got[0][0]}–{got[-1][0]} of {len(lines)} (page {page} of 3)" in html
+        assert 'aria-current="page"><span class="page-link">' + str(page) in html
+        seen += got
+    assert seen == list(enumerate(lines, start=1))  # every line once, as rendered
+    last = editor_client.get(url, {"page": 3}).content.decode()
+    assert 'href="?page=2" rel="prev"' in last and 'rel="next"' not in last
+    assert 'name="line"' in last and f'max="{len(lines)}"' in last  # the "go to line" box
+
+
+@pytest.mark.parametrize(
+    "page,expected", [("0", 1), ("-2", 1), ("x", 1), ("", 1), ("4", 3), ("99999999999", 3)]
+)
+def test_a_page_out_of_range_shows_the_nearest(editor_client, page, expected):
+    server = imported_server(250)
+    url = reverse("failover:server_config", args=[server.pk])
+    response = editor_client.get(url, {"page": page})
+    assert response.status_code == 200
+    first = shown_lines(response.content.decode())[0][0]
+    assert first == (expected - 1) * PAGE_LINES + 1
+
+
+def test_a_small_configuration_has_no_pages(editor_client, migrated):
+    a, b = migrated
+    html = editor_client.get(reverse("failover:server_config", args=[a.pk])).content.decode()
+    assert len(shown_lines(html)) == render_server(a).count("\n")
+    assert "config-pages-top" not in html and 'name="line"' not in html
+
+
+@pytest.mark.parametrize("line,page", [("1", 1), ("1000", 1), ("1001", 2), ("2500", 3)])
+def test_go_to_line_opens_its_page_at_the_line(editor_client, line, page):
+    server = imported_server(250)
+    url = reverse("failover:server_config", args=[server.pk])
+    response = editor_client.get(url, {"line": line})
+    assert response.status_code == 302
+    assert response["Location"] == f"{url}?page={page}#L{line}"
+    html = editor_client.get(response["Location"]).content.decode()
+    assert f'id="L{line}"' in html
+
+
+def test_go_to_a_line_out_of_range_or_not_a_number(editor_client):
+    server = imported_server(250)
+    url = reverse("failover:server_config", args=[server.pk])
+    total = render_server(server).count("\n")
+    assert editor_client.get(url, {"line": "999999"})["Location"] == f"{url}?page=3#L{total}"
+    assert editor_client.get(url, {"line": "0"})["Location"] == f"{url}?page=1#L1"
+    assert editor_client.get(url, {"line": "abc"})["Location"] == url
+
+
+def test_validate_errors_link_to_the_page_of_their_line(editor_client, settings, dhcpd):
+    settings.DHCPD_PATH = dhcpd
+    server = imported_server(250)
+    # Data that bypassed validation: the last scope's pool names another server's peer.
+    other = services.server_create(name="other", address="192.0.2.3")
+    stray = services.peer_create(server=other, name="stray", **dict(PRIMARY, address="192.0.2.3"))
+    AddressPool.objects.filter(scope__server=server, first_address="10.0.249.10").update(
+        failover_peer=stray.peer
+    )
+    line = render_server(server).split("\n").index('    failover peer "stray";') + 1
+    assert line > 2 * PAGE_LINES
+    url = reverse("failover:server_config", args=[server.pk])
+    html = editor_client.post(
+        reverse("failover:server_config_validate", args=[server.pk]), headers=HX
+    ).content.decode()
+    link = f"{url}?line={line}#L{line}"
+    assert f'<a href="{link}">line {line}</a>: failover peer stray: not found' in html
+    target = editor_client.get(link)["Location"]
+    assert target == f"{url}?page=3#L{line}"
+    assert (line, '    failover peer "stray";') in shown_lines(
+        editor_client.get(target).content.decode()
+    )
+
+
+def test_the_rendered_text_is_kept_until_the_data_changes(editor_client, monkeypatch, migrated):
+    a, b = migrated
+    calls = []
+
+    def counting(server):
+        calls.append(server.pk)
+        return render_server(server)
+
+    monkeypatch.setattr(config_views, "render_server", counting)
+    url = reverse("failover:server_config", args=[a.pk])
+    download = reverse("failover:server_config_download", args=[a.pk])
+    assert "example.test" in editor_client.get(url).content.decode()
+    assert editor_client.get(url, {"page": 1}).status_code == 200
+    assert editor_client.get(download).content.decode() == render_server(a)
+    assert calls == [a.pk]  # rendered once, then read from the cache
+    services.scope_update(scope=first_scope(a), domain_name="changed.example")
+    html = editor_client.get(url).content.decode()
+    assert "changed.example" in html and "example.test;" not in html
+    assert "changed.example" in editor_client.get(download).content.decode()
+    assert calls == [a.pk, a.pk]
+
+
+def page_queries(client, url: str) -> tuple[int, int]:
+    """Queries of the first request (which renders) and of the next one (cached)."""
+    client.get(reverse("failover:server_list"))  # warm the session
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        counts.append(len(ctx.captured_queries))
+    return counts[0], counts[1]
+
+
+def test_the_configuration_page_queries_do_not_grow_with_the_scopes(editor_client):
+    small = imported_server(10, "small")
+    large = imported_server(1000, "large")
+    few = page_queries(editor_client, reverse("failover:server_config", args=[small.pk]))
+    many = page_queries(editor_client, reverse("failover:server_config", args=[large.pk]))
+    assert few == many
+    assert few[1] < few[0]  # the second request does not render
+    html = editor_client.get(reverse("failover:server_config", args=[large.pk])).content.decode()
+    assert len(shown_lines(html)) == PAGE_LINES  # one page of a file of over 11,000 lines
+
+
+def test_a_server_that_cannot_be_rendered_has_no_pages_but_an_error(editor_client, primary_peer):
+    FailoverPeer.objects.filter(pk=primary_peer.pk).update(peer_address="1.2.3.4; evil")
+    url = reverse("failover:server_config", args=[primary_peer.server.pk])
+    for query in ({"page": "2"}, {}):
+        page = editor_client.get(url, query)
+        assert page.status_code == 200 and 'data-testid="render-error"' in page.content.decode()
+    assert editor_client.get(url, {"line": "5"})["Location"] == url
