@@ -266,3 +266,26 @@ def test_peer_create_keeps_pages_right(editor_client, server, scope, pool):
     assert 'data-testid="no-relationships"' in get(editor_client, url)
     services.peer_create(server=server, name="fo-new", **PRIMARY)
     assert 'data-testid="server-relationship-fo-new"' in get(editor_client, url)
+
+
+def test_server_page_links(editor_client, server, scope, pool, primary_peer):
+    """Every link of a scope card and a pool row names its object (built without reverse())."""
+    partner = services.server_create(name="dhcp-b", address="192.0.2.2")
+    assert partner.pk
+    html = get(editor_client, reverse("failover:server_detail", args=[server.pk]))
+    for name, pk in (
+        ("scope_detail", scope.pk),
+        ("pool_create", scope.pk),
+        ("scope_edit", scope.pk),
+        ("scope_delete", scope.pk),
+        ("scope_migrate", scope.pk),
+        ("pool_edit", pool.pk),
+        ("pool_delete", pool.pk),
+    ):
+        url = reverse(f"failover:{name}", args=[pk])
+        assert f'href="{url}"' in html, name
+    assert 'href=""' not in html and 'hx-get=""' not in html
+    scope_html = get(editor_client, reverse("failover:scope_detail", args=[scope.pk]))
+    for name in ("pool_edit", "pool_delete"):
+        assert f'href="{reverse(f"failover:{name}", args=[pool.pk])}"' in scope_html
+    assert 'href=""' not in scope_html and 'hx-get=""' not in scope_html
