@@ -43,7 +43,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import TextField
@@ -252,7 +252,7 @@ class _ScopeRow(NamedTuple):
 
     @classmethod
     def of(cls, row: tuple) -> _ScopeRow:
-        return cls(*row, *_subnet(row[1]))
+        return cls._make((*row, *_subnet(row[1])))
 
 
 class _PoolRow(NamedTuple):
@@ -330,7 +330,7 @@ class _Layout:
             key = group.parent_id if group.parent_id in group_ids else None
             self.groups_in.setdefault(key, []).append(group)
         # Pool blocks declared in a shared network (not in their subnet).
-        self.blocks_in: dict[int, list[_PoolRow]] = {}
+        self.blocks_in: dict[int | None, list[_PoolRow]] = {}
         for pools in self.pools_of.values():
             for pool in pools:
                 if pool.group_id in group_ids:
@@ -352,19 +352,22 @@ class _Layout:
         if "peers" not in slots:
             out += self.peer_lines()
         inherited = _Inherited()  # subnets outside a shared network inherit no peer
-        children = [(s.position, (0, s.net_int), s) for s in self.scopes_in.get(None, [])]
+        children: list[tuple[int | None, tuple[int, int], _ScopeRow | ScopeGroup]] = [
+            (s.position, (0, s.net_int), s) for s in self.scopes_in.get(None, [])
+        ]
         children += [(g.position, (1, g.pk), g) for g in self.groups_in.get(None, [])]
-        for kind, item in _merge(entries, children):
-            if kind == "entry":
-                if isinstance(item, str):
-                    out += _verbatim(item)
-                elif item.get("field") == "omapi_port":
+        for part in _merge(entries, children):
+            if part[0] == "entry":
+                payload = part[1]
+                if isinstance(payload, str):
+                    out += _verbatim(payload)
+                elif payload.get("field") == "omapi_port":
                     if server.omapi_port:
                         out.append(f"omapi-port {number(server.omapi_port)};")
-                elif item.get("peers"):
+                elif payload.get("peers"):
                     out += self.peer_lines()
             else:
-                out += self.child_lines(item, inherited)
+                out += self.child_lines(part[1], inherited)
         return out
 
     def peer_lines(self) -> list[str]:
@@ -378,7 +381,7 @@ class _Layout:
                 out.append(comment("no address pool refers to it, and dhcpd refuses such a peer."))
         return out
 
-    def child_lines(self, item, inherited: _Inherited) -> list[str]:
+    def child_lines(self, item: _ScopeRow | ScopeGroup, inherited: _Inherited) -> list[str]:
         if isinstance(item, _ScopeRow):
             return ["", *self.scope_lines(item, inherited)]
         if self.holds_scopes(item):
@@ -399,25 +402,27 @@ class _Layout:
         if group.kind == ScopeGroup.Kind.SHARED_NETWORK:
             inherited = _Inherited()
         body: list[str] = []
+        children: list[tuple[int | None, tuple[int, int], _ScopeRow | ScopeGroup | list[_PoolRow]]]
         children = [(s.position, (0, s.net_int), s) for s in self.scopes_in.get(group.pk, [])]
         children += [(g.position, (1, g.pk), g) for g in self.groups_in.get(group.pk, [])]
         children += [
             (position, (2, first), block)
             for position, first, block in _blocks(self.blocks_in.get(group.pk, []))
         ]
-        for kind, item in _merge(group.statements, children):
-            if kind == "entry":
-                if isinstance(item, str):
-                    body += _verbatim(item)
-                elif "peer" in item:
-                    peer_name = item["peer"]
+        for part in _merge(group.statements, children):
+            if part[0] == "entry":
+                payload = part[1]
+                if isinstance(payload, str):
+                    body += _verbatim(payload)
+                elif "peer" in payload:
+                    peer_name = payload["peer"]
                     if peer_name in self.declared:  # else dhcpd would not know the name
                         body.append(f"failover peer {name(peer_name)};")
                         inherited.peer = peer_name
-            elif isinstance(item, list):
-                body += self.block_lines(item, inherited)
+            elif isinstance(child := part[1], list):
+                body += self.block_lines(child, inherited)
             else:
-                body += self.child_lines(item, inherited)
+                body += self.child_lines(child, inherited)
         return [f"{_group_header(group)} {{", *(INDENT + line for line in body), "}"]
 
     def kept(self, statements: Any) -> list[str]:
@@ -441,14 +446,15 @@ class _Layout:
         if self.blocks_in:
             own = [p for p in own if p.group_id is None or p.group_id not in self.blocks_in]
         children = [(position, (0, first), block) for position, first, block in _blocks(own)]
-        for kind, item in _merge(scope.statements, children, self.memo):
-            if kind == "entry":
-                if isinstance(item, str):
-                    body += _verbatim(item)
-                elif item.get("field") in SCOPE_FIELDS:
-                    body += _scope_field(scope, item["field"])
+        for part in _merge(scope.statements, children, self.memo):
+            if part[0] == "entry":
+                payload = part[1]
+                if isinstance(payload, str):
+                    body += _verbatim(payload)
+                elif payload.get("field") in SCOPE_FIELDS:
+                    body += _scope_field(scope, payload["field"])
             else:
-                body += self.block_lines(item, inherited)
+                body += self.block_lines(part[1], inherited)
         lines = [comment(f"Scope {scope.cidr}" + (f": {scope.name}" if scope.name else ""))]
         lines.append(f"{scope.subnet} {{")
         lines += [INDENT + line for line in body]
@@ -476,7 +482,10 @@ class _Layout:
             return out
         by_peer: dict[str, list[_PoolRow]] = {}
         for pool in pools:
-            peer_name = pool.peer_name if pool.failover_peer_id else ""
+            # A pool with a peer always has its name (the join, or the related object).
+            peer_name = (
+                pool.peer_name if pool.failover_peer_id and pool.peer_name is not None else ""
+            )
             by_peer.setdefault(peer_name, []).append(pool)
         for peer_name in sorted(by_peer):
             part = by_peer[peer_name]
@@ -550,21 +559,32 @@ def _blocks(pools: list[_PoolRow]) -> list[tuple[int | None, int, list[_PoolRow]
     return [(block[0].position, firsts[key], block) for key, block in blocks.items()]
 
 
+_Child = TypeVar("_Child")
+
+#: One item of a container's body (see ``_merge``): a kept entry's payload (a verbatim
+#: statement or a place holder), or a child (a subnet, a shared-network/group, a pool block).
+_Part = tuple[Literal["entry"], str | dict[str, Any]] | tuple[Literal["child"], _Child]
+
+
 def _merge(
-    entries, children: list[tuple[int | None, tuple, object]], memo: _Memo | None = None
-) -> list[tuple[str, object]]:
+    entries: Any,
+    children: Iterable[tuple[int | None, tuple[int, ...], _Child]],
+    memo: _Memo | None = None,
+) -> list[_Part[_Child]]:
     """The body of a container in order: entries and children with a position by that
     position, then the children made in dhcpadmin (no position) in their natural order."""
-    placed = [((e[0], 0, ()), "entry", e[1]) for e in _entries(entries, memo)]
-    rest = []
+    placed: list[tuple[tuple[int, int, tuple[int, ...]], _Part[_Child]]] = [
+        ((e[0], 0, ()), ("entry", e[1])) for e in _entries(entries, memo)
+    ]
+    rest: list[tuple[tuple[int, ...], _Child]] = []
     for pos, key, obj in children:
         if pos is None:
             rest.append((key, obj))
         else:
-            placed.append(((pos, 1, key), "child", obj))
+            placed.append(((pos, 1, key), ("child", obj)))
     placed.sort(key=itemgetter(0))
     rest.sort(key=itemgetter(0))
-    return [(t[1], t[2]) for t in placed] + [("child", obj) for _, obj in rest]
+    return [t[1] for t in placed] + [("child", obj) for _, obj in rest]
 
 
 def _group_header(group: ScopeGroup) -> str:
@@ -658,11 +678,13 @@ def render(
         _ScopeRow.of(tuple(getattr(s, c) for c in SCOPE_COLUMNS) + (s.statements,)) for s in scopes
     ]
     pools = [
-        _PoolRow(
-            *(getattr(p, c) for c in POOL_COLUMNS[:5]),
-            p.failover_peer.name if p.failover_peer_id else None,
-            *(getattr(p, c) for c in POOL_COLUMNS[6:]),
-            p.statements,
+        _PoolRow._make(
+            (
+                *(getattr(p, c) for c in POOL_COLUMNS[:5]),
+                p.failover_peer.name if p.failover_peer_id else None,
+                *(getattr(p, c) for c in POOL_COLUMNS[6:]),
+                p.statements,
+            )
         )
         for s in scopes
         for p in s.pools.all()
