@@ -358,10 +358,13 @@ class _Parser:
     def limited(self, desc: str, field: str) -> int:
         """A number of a failover peer statement, within the model's limit for ``field``."""
         tok = self.peek()
-        value = self.number(desc)
+        value = self.number(desc, 0, 10**40)
         limit = LIMITS[field]
         if not limit.low <= value <= limit.high:
-            raise self.error(tok, limit.message(f"'{shorten(desc)}'", value))
+            message = limit.message(f"'{shorten(desc)}'", value)
+            if value >= 2**32:
+                message += f" (dhcpd would read it modulo 2**32, as {value % 2**32})"
+            raise self.error(tok, message)
         return value
 
     def span(self, desc: str, *, braces: bool = False) -> list[Token]:
