@@ -299,3 +299,51 @@ def test_any_value_is_either_within_and_accepted_or_refused_everywhere(db, case)
         assert_within(name, value, require_binary("dhcpd"))
     else:
         assert_beyond(name, value)
+
+
+# --- the migration that adds the limits ------------------------------------------------------
+
+
+def _migrate(target: str):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([("failover", target)])
+    return MigrationExecutor(connection).loader.project_state([("failover", target)]).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_what_dhcpd_used_and_stops_on_what_it_cannot_keep():
+    apps = _migrate("0005_numeric_order")
+    try:
+        Server = apps.get_model("failover", "DhcpServer")
+        Peer = apps.get_model("failover", "FailoverPeer")
+        server = Server.objects.create(name="dhcp-a", address="192.0.2.1")
+        base = {**PRIMARY, "server_id": server.pk}
+        # 0 is dhcpd's default in these statements: stored as what dhcpd used.
+        Peer.objects.create(
+            name="zeros",
+            **{**base, "max_response_delay": 0, "max_unacked_updates": 0},
+            max_lease_misbalance=0,
+            max_lease_ownership=0,
+            min_balance=0,
+            max_balance=0,
+        )
+        _migrate("0007_number_limits")
+        zeros = FailoverPeer.objects.get(name="zeros")
+        assert (zeros.max_response_delay, zeros.max_unacked_updates) == (60, 10)
+        assert (zeros.max_lease_misbalance, zeros.max_lease_ownership) == (None, None)
+        assert (zeros.min_balance, zeros.max_balance) == (None, None)
+        zeros.full_clean()
+        # mclt 0 on a primary: dhcpd refuses the file; the migration names the row.
+        apps = _migrate("0005_numeric_order")
+        Peer = apps.get_model("failover", "FailoverPeer")
+        Peer.objects.create(name="broken", **{**base, "mclt": 0})
+        with pytest.raises(RuntimeError, match=r"failover peer 'broken' \(id \d+\): mclt = 0"):
+            _migrate("0007_number_limits")
+        assert Peer.objects.get(name="broken").mclt == 0  # nothing changed
+        Peer.objects.filter(name="broken").delete()
+    finally:
+        _migrate("0007_number_limits")
