@@ -33,17 +33,15 @@ from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import (
-    MaxValueValidator,
-    MinValueValidator,
-    ProhibitNullCharactersValidator,
-)
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from django.db.models import Count, Q
 from django.db.models.query_utils import DeferredAttribute
 
 from .validators import (
+    LIMITS,
     is_ipv4,
+    limit_validators,
     validate_domain_name,
     validate_hba,
     validate_host,
@@ -52,7 +50,7 @@ from .validators import (
     validate_safe_name,
 )
 
-PORT_VALIDATORS = [MinValueValidator(1), MaxValueValidator(65535)]
+PORT_VALIDATORS = limit_validators("port")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -127,6 +125,19 @@ class IPv4AddressField(models.GenericIPAddressField):
 
     def set_integers(self, instance: models.Model, value: Any) -> None:
         instance.__dict__[self.integer_field] = _address_int(value)
+
+
+def limit_constraint(prefix: str, name: str, label: str) -> models.CheckConstraint:
+    """The database's copy of the limit of the number field ``name`` (see
+    ``failover.validators.LIMITS``): the same on SQLite and PostgreSQL, also for rows that
+    never went through ``full_clean``. An empty (NULL) value passes."""
+    limit = LIMITS[name]
+    return models.CheckConstraint(
+        condition=Q(**{f"{name}__isnull": True})
+        | Q(**{f"{name}__gte": limit.low, f"{name}__lte": limit.high}),
+        name=f"{prefix}_{name}_in_range",
+        violation_error_message=f"{label} is between {limit.low} and {limit.high}.",
+    )
 
 
 def sort_integer_field(help_text: str) -> models.BigIntegerField:
@@ -289,6 +300,7 @@ class DhcpServer(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "DHCP server"
+        constraints = [limit_constraint("server", "omapi_port", "The OMAPI port")]
 
     def __str__(self) -> str:
         return self.name
@@ -344,6 +356,14 @@ class ScopeGroup(models.Model):
         return f"{self.kind} {self.name}"
 
     def clean(self) -> None:
+        errors = self.own_errors()
+        if errors:
+            raise ValidationError(errors)
+
+    def own_errors(self) -> dict[str, str]:
+        """The rules of this group alone (no query once its parent is loaded): its name
+        (what dhcpd.conf can hold and dhcpadmin can write back) and its parent. The importer
+        checks every group it creates or changes with them, as ``clean()`` does."""
         errors: dict[str, str] = {}
         if self.kind == self.Kind.SHARED_NETWORK and not self.name:
             errors["name"] = "A shared-network needs a name."
@@ -356,13 +376,13 @@ class ScopeGroup(models.Model):
                 )
             elif len(self.name.encode("utf-8")) > 1024:
                 errors["name"] = "The name is too long."
-        if self.parent_id is not None:
-            if self.parent_id == self.pk:
+        parent = related(self, "parent")
+        if parent is not None:
+            if parent is self or (self.pk is not None and parent.pk == self.pk):
                 errors["parent"] = "A group cannot contain itself."
-            elif cast(ScopeGroup, self.parent).server_id != self.server_id:
+            elif parent.server_id != self.server_id:
                 errors["parent"] = "The enclosing group must be on the same server."
-        if errors:
-            raise ValidationError(errors)
+        return errors
 
 
 class ScopeQuerySet(models.QuerySet):
@@ -405,14 +425,14 @@ class Scope(models.Model):
         "Default Lease Time",
         null=True,
         blank=True,
-        validators=[MinValueValidator(1)],
+        validators=limit_validators("default_lease_time"),
         help_text="Seconds.",
     )
     max_lease_time = models.PositiveIntegerField(
         "Max Lease Time",
         null=True,
         blank=True,
-        validators=[MinValueValidator(1)],
+        validators=limit_validators("max_lease_time"),
         help_text="Seconds.",
     )
     group = models.ForeignKey(
@@ -449,6 +469,8 @@ class Scope(models.Model):
                 name="scope_unique_network_per_server",
                 violation_error_message="This server already has a scope for this network.",
             ),
+            limit_constraint("scope", "default_lease_time", "The default lease time"),
+            limit_constraint("scope", "max_lease_time", "The max lease time"),
         ]
 
     def __str__(self) -> str:
@@ -590,13 +612,13 @@ class FailoverPeer(models.Model):
     max_response_delay = models.PositiveIntegerField(
         "Max Response Delay",
         default=60,
-        validators=[MinValueValidator(1)],
+        validators=limit_validators("max_response_delay"),
         help_text="Seconds without a message before the connection is considered failed.",
     )
     max_unacked_updates = models.PositiveIntegerField(
         "Max Unacked Updates",
         default=10,
-        validators=[MinValueValidator(1)],
+        validators=limit_validators("max_unacked_updates"),
         help_text="Messages sent before an acknowledgement is required; 10 is a good value.",
     )
     mclt = models.PositiveIntegerField(
@@ -604,6 +626,7 @@ class FailoverPeer(models.Model):
         null=True,
         blank=True,
         default=3600,
+        validators=limit_validators("mclt"),
         help_text="Seconds. Primary only.",
     )
     split = models.PositiveSmallIntegerField(
@@ -611,7 +634,7 @@ class FailoverPeer(models.Model):
         null=True,
         blank=True,
         default=128,
-        validators=[MaxValueValidator(256)],
+        validators=limit_validators("split"),
         help_text="0-256; 128 splits the load evenly. Primary only.",
     )
     load_balance_max_seconds = models.PositiveIntegerField(
@@ -619,7 +642,8 @@ class FailoverPeer(models.Model):
         null=True,
         blank=True,
         default=3,
-        help_text="3 or 5 recommended.",
+        validators=limit_validators("load_balance_max_seconds"),
+        help_text="Seconds; 3 or 5 recommended, 0 turns load balancing off.",
     )
     hba = models.CharField(
         "Hash Bucket Assignment (hba)",
@@ -632,27 +656,36 @@ class FailoverPeer(models.Model):
         "Auto Partner Down",
         null=True,
         blank=True,
+        validators=limit_validators("auto_partner_down"),
         help_text="Seconds; empty or 0 is off. Only safe with a dedicated link.",
     )
     max_lease_misbalance = models.PositiveSmallIntegerField(
         "Max Lease Misbalance",
         null=True,
         blank=True,
-        validators=[MaxValueValidator(100)],
-        help_text="Percent (dhcpd default 15).",
+        validators=limit_validators("max_lease_misbalance"),
+        help_text="Percent, 1-100 (dhcpd default 15).",
     )
     max_lease_ownership = models.PositiveSmallIntegerField(
         "Max Lease Ownership",
         null=True,
         blank=True,
-        validators=[MaxValueValidator(100)],
-        help_text="Percent (dhcpd default 10); lower than the misbalance.",
+        validators=limit_validators("max_lease_ownership"),
+        help_text="Percent, 1-100 (dhcpd default 10); lower than the misbalance.",
     )
     min_balance = models.PositiveIntegerField(
-        "Min Balance", null=True, blank=True, help_text="Seconds (dhcpd default 60)."
+        "Min Balance",
+        null=True,
+        blank=True,
+        validators=limit_validators("min_balance"),
+        help_text="Seconds (dhcpd default 60).",
     )
     max_balance = models.PositiveIntegerField(
-        "Max Balance", null=True, blank=True, help_text="Seconds (dhcpd default 3600)."
+        "Max Balance",
+        null=True,
+        blank=True,
+        validators=limit_validators("max_balance"),
+        help_text="Seconds (dhcpd default 3600).",
     )
     partner_server = models.ForeignKey(
         DhcpServer,
@@ -704,14 +737,29 @@ class FailoverPeer(models.Model):
                 violation_error_message="This server already has a failover peer of this name.",
             ),
             models.CheckConstraint(
-                condition=Q(port__gte=1, port__lte=65535, peer_port__gte=1, peer_port__lte=65535),
+                condition=Q(
+                    port__gte=LIMITS["port"].low,
+                    port__lte=LIMITS["port"].high,
+                    peer_port__gte=LIMITS["peer_port"].low,
+                    peer_port__lte=LIMITS["peer_port"].high,
+                ),
                 name="peer_ports_in_range",
                 violation_error_message="Ports are between 1 and 65535.",
             ),
-            models.CheckConstraint(
-                condition=Q(split__isnull=True) | Q(split__lte=256),
-                name="peer_split_in_range",
-                violation_error_message="The split index is between 0 and 256.",
+            *(
+                limit_constraint("peer", name, label)
+                for name, label in (
+                    ("split", "The split index"),
+                    ("max_response_delay", "The max response delay"),
+                    ("max_unacked_updates", "The max unacked updates"),
+                    ("mclt", "The max client lead time"),
+                    ("load_balance_max_seconds", "The load balance max seconds"),
+                    ("auto_partner_down", "The auto partner down"),
+                    ("max_lease_misbalance", "The max lease misbalance"),
+                    ("max_lease_ownership", "The max lease ownership"),
+                    ("min_balance", "The min balance"),
+                    ("max_balance", "The max balance"),
+                )
             ),
             models.CheckConstraint(
                 condition=Q(role="primary") | Q(role="secondary"),

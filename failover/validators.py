@@ -6,9 +6,10 @@ the structure of the file; the renderer escapes strings on top of that.
 
 import ipaddress
 import re
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
 SAFE_NAME_RE = r"^[A-Za-z0-9_.-]+$"
 
@@ -101,3 +102,59 @@ def validate_domain_name(value: str) -> None:
 
 def split_list(value: str) -> list[str]:
     return [item.strip() for item in (value or "").replace(";", ",").split(",") if item.strip()]
+
+
+# --- numbers written into dhcpd.conf ---------------------------------------------------------
+
+#: The largest number dhcpd 4.4 reads without wrapping for every integer dhcpadmin writes
+#: (failover statements go through ``atoi`` into an ``int``; lease times are 32-bit and
+#: 0xffffffff means "infinite"; dhcpd's own MAX_TIME), and PostgreSQL's ``integer``.
+INT_MAX = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The values a number field holds: ``low`` to ``high``, inclusive. ``hint`` says why
+    a value below ``low`` is refused (shown with the message)."""
+
+    low: int
+    high: int
+    hint: str = ""
+
+    def message(self, label: str, value: int) -> str:
+        text = f"{label} must be between {self.low} and {self.high}, not {value}"
+        if value < self.low and self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def validators(self) -> list:
+        return [MinValueValidator(self.low), MaxValueValidator(self.high)]
+
+
+_DEFAULT = "dhcpd reads 0 as its default: leave the statement out instead"
+
+#: The one home of the limits of every integer dhcpadmin writes into dhcpd.conf, by model
+#: field name: the models' validators and database constraints, the parser (failover peer
+#: statements) and the importer (lease times, omapi-port) all read them from here.
+LIMITS: dict[str, Limit] = {
+    "omapi_port": Limit(1, 65535),
+    "port": Limit(1, 65535),
+    "peer_port": Limit(1, 65535),
+    "max_response_delay": Limit(1, INT_MAX, _DEFAULT),
+    "max_unacked_updates": Limit(1, INT_MAX, _DEFAULT),
+    "mclt": Limit(1, INT_MAX, "dhcpd refuses a primary without an mclt, and reads 0 as none"),
+    "split": Limit(0, 256),
+    "load_balance_max_seconds": Limit(0, INT_MAX),
+    "auto_partner_down": Limit(0, INT_MAX),
+    "max_lease_misbalance": Limit(1, 100, _DEFAULT),
+    "max_lease_ownership": Limit(1, 100, _DEFAULT),
+    "min_balance": Limit(1, INT_MAX, _DEFAULT),
+    "max_balance": Limit(1, INT_MAX, _DEFAULT),
+    "default_lease_time": Limit(1, INT_MAX),
+    "max_lease_time": Limit(1, INT_MAX),
+}
+
+
+def limit_validators(name: str) -> list:
+    """MinValueValidator and MaxValueValidator of the field ``name`` (see LIMITS)."""
+    return LIMITS[name].validators()

@@ -94,7 +94,7 @@ from failover.models import (
     find_overlaps,
     network_span,
 )
-from failover.validators import is_ipv4, split_list
+from failover.validators import LIMITS, is_ipv4, split_list
 
 from . import ast
 from .ast import flatten_includes, to_text
@@ -113,7 +113,6 @@ _STATEMENT_FIELDS = {
     "default-lease-time": "default_lease_time",
     "max-lease-time": "max_lease_time",
 }
-_MAX_INT = 2**31 - 1
 MAX_ERRORS = 50
 
 Loc = tuple[str, int, int]
@@ -586,7 +585,11 @@ class _Builder:
         with a value the field holds (else: verbatim, with a note)."""
         found: dict[str, list[tuple[ast.Node, Any, str | None]]] = defaultdict(list)
         for node in body:
-            read = reader(node)
+            try:
+                read = reader(node)
+            except _Refused as exc:
+                self.error(node, str(exc))
+                continue
             if read is not None:
                 name, value, problem = read
                 found[name].append((node, value, problem))
@@ -629,9 +632,9 @@ class _Builder:
     def _omapi_value(node: ast.Node):
         if not (isinstance(node, ast.Statement) and node.keyword == "omapi-port"):
             return None
-        number = _number(node.tokens[1:])
-        if number is None or not 1 <= number <= 65535:
-            return "omapi_port", None, "omapi-port is not a port number"
+        number, problem = _dhcpd_number(node.tokens[1:], "omapi_port", 16)
+        if number is None:
+            return "omapi_port", None, problem or "omapi-port is not a port number"
         return "omapi_port", number, None
 
 
@@ -646,10 +649,40 @@ def _label(name: str) -> str:
     }.get(name, name)
 
 
-def _number(tokens: list) -> int | None:
+class _Refused(Exception):
+    """A statement the import refuses (at its line): dhcpd would refuse it or read another
+    value than the one written."""
+
+
+def _dhcpd_number(tokens: list, name: str, bits: int) -> tuple[int | None, str | None]:
+    """The number of a statement dhcpd reads as an unsigned ``bits``-bit option value
+    (``convert_num``: a leading 0 means octal, and the value wraps beyond 32 bits), for the
+    field ``name``: ``(value, None)`` when the field can hold it (within
+    ``failover.validators.LIMITS``), ``(None, why)`` when the statement is kept verbatim
+    instead (dhcpd reads it as written, the field cannot hold it). Raises _Refused when
+    dhcpd refuses the number or wraps it."""
+    label = _label(name)
     if len(tokens) != 1 or tokens[0].kind != WORD or not tokens[0].value.isdigit():
-        return None
-    return int(tokens[0].value)
+        return None, None
+    text = tokens[0].value
+    if not text.isascii():
+        return None, None
+    if len(text) > 1 and text.startswith("0"):
+        if any(digit in "89" for digit in text):
+            raise _Refused(f"{label} {text}: dhcpd reads a leading 0 as octal and refuses it")
+        return None, f"{label} {text} is octal for dhcpd ({int(text, 8)})"
+    value = int(text)
+    if value >= 2**32:
+        raise _Refused(
+            f"{label} {value}: dhcpd reads it modulo 2**32, as {value % 2**32}; "
+            f"dhcpadmin takes {LIMITS[name].low} to {LIMITS[name].high}"
+        )
+    if value >= 2**bits:
+        raise _Refused(f"{label} {value}: dhcpd refuses a value above {2**bits - 1}")
+    limit = LIMITS[name]
+    if not limit.low <= value <= limit.high:
+        return None, limit.message(label, value)
+    return value, None
 
 
 def _address_list(tokens: list) -> list[str] | None:
@@ -692,9 +725,15 @@ def _scope_value(node: ast.Node) -> tuple[str, Any, str | None] | None:
         name = _STATEMENT_FIELDS.get(node.keyword)
         if name is None:
             return None
-        number = _number(node.tokens[1:])
-        if number is None or not 1 <= number <= _MAX_INT:
-            return name, None, f"{_label(name)} is not a number of seconds from 1 to {_MAX_INT}"
+        number, problem = _dhcpd_number(node.tokens[1:], name, 32)
+        if number is None:
+            limit = LIMITS[name]
+            return (
+                name,
+                None,
+                problem
+                or (f"{_label(name)} is not a number of seconds from {limit.low} to {limit.high}"),
+            )
         problem = _field_problem(Scope, name, number)
         return name, number, problem and f"{_label(name)}: {problem}"
     return None

@@ -52,6 +52,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 
+from ..validators import LIMITS
 from .ast import (
     AllowDeny,
     Block,
@@ -118,17 +119,20 @@ _IPV4 = re.compile(r"([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)")
 _LABEL = re.compile(r"[A-Za-z0-9_-]+")
 _HEX_BYTE = re.compile(r"[0-9A-Fa-f]{1,2}")
 
-# Failover peer statements with one integer argument: keyword -> (field, low, high).
+# Failover peer statements with one integer argument: keyword -> field. dhcpd reads them
+# with atoi() (decimal, wrapping beyond 32 bits: `mclt 4294967296` is mclt 0, `split 4294967552`
+# is split 256); their limits are the model's (failover.validators.LIMITS), so a value that
+# dhcpd would read differently, or as its default, is refused at its line.
 _FAILOVER_NUMBERS = {
-    "max-response-delay": ("max_response_delay", 0, MAX_NUMBER),
-    "max-unacked-updates": ("max_unacked_updates", 0, MAX_NUMBER),
-    "mclt": ("mclt", 0, MAX_NUMBER),
-    "split": ("split", 0, 256),
-    "auto-partner-down": ("auto_partner_down", 0, MAX_NUMBER),
-    "max-lease-misbalance": ("max_lease_misbalance", 0, MAX_NUMBER),
-    "max-lease-ownership": ("max_lease_ownership", 0, MAX_NUMBER),
-    "min-balance": ("min_balance", 0, MAX_NUMBER),
-    "max-balance": ("max_balance", 0, MAX_NUMBER),
+    "max-response-delay": "max_response_delay",
+    "max-unacked-updates": "max_unacked_updates",
+    "mclt": "mclt",
+    "split": "split",
+    "auto-partner-down": "auto_partner_down",
+    "max-lease-misbalance": "max_lease_misbalance",
+    "max-lease-ownership": "max_lease_ownership",
+    "min-balance": "min_balance",
+    "max-balance": "max_balance",
 }
 
 # Where each declaration may appear (context kinds), mirroring dhcpd's confpars.c.
@@ -349,6 +353,18 @@ class _Parser:
             raise self.error(
                 tok, f"'{shorten(desc)}' must be between {low} and {high}, not {value}"
             )
+        return value
+
+    def limited(self, desc: str, field: str) -> int:
+        """A number of a failover peer statement, within the model's limit for ``field``."""
+        tok = self.peek()
+        value = self.number(desc, 0, 10**40)
+        limit = LIMITS[field]
+        if not limit.low <= value <= limit.high:
+            message = limit.message(f"'{shorten(desc)}'", value)
+            if value >= 2**32:
+                message += f" (dhcpd would read it modulo 2**32, as {value % 2**32})"
+            raise self.error(tok, message)
         return value
 
     def span(self, desc: str, *, braces: bool = False) -> list[Token]:
@@ -662,7 +678,7 @@ class _Parser:
                 self.expect_semi(f"address {peer.address}")
             elif word == "port":
                 once("port", tok)
-                peer.port = self.number("port", 1, 65535)
+                peer.port = self.limited("port", "port")
                 self.expect_semi(f"port {peer.port}")
             elif word == "peer":
                 self._failover_partner(tok, peer, once)
@@ -674,12 +690,14 @@ class _Parser:
                 self.expect_word("balance", "load")
                 self.expect_word("max", "load balance")
                 self.expect_word("seconds", "load balance max")
-                peer.load_balance_max_seconds = self.number("load balance max seconds")
+                peer.load_balance_max_seconds = self.limited(
+                    "load balance max seconds", "load_balance_max_seconds"
+                )
                 self.expect_semi(f"load balance max seconds {peer.load_balance_max_seconds}")
             elif word in _FAILOVER_NUMBERS:
-                attr, low, high = _FAILOVER_NUMBERS[word]
+                attr = _FAILOVER_NUMBERS[word]
                 once(word, tok)
-                value = self.number(word, low, high)
+                value = self.limited(word, attr)
                 setattr(peer, attr, value)
                 self.expect_semi(f"{word} {value}")
             else:
@@ -709,12 +727,12 @@ class _Parser:
             self.expect_semi(f"peer address {peer.peer_address}")
         elif word == "port":
             once("peer port", peer_tok)
-            peer.peer_port = self.number("peer port", 1, 65535)
+            peer.peer_port = self.limited("peer port", "peer_port")
             self.expect_semi(f"peer port {peer.peer_port}")
         elif word in ("max-response-delay", "max-unacked-updates"):
             once(f"peer {word}", peer_tok)
             number_tok = self.peek()
-            value = self.number(f"peer {word}")
+            value = self.limited(f"peer {word}", word.replace("-", "_"))
             self.expect_semi(f"peer {word} {value}")
             number_tok.space_before = True
             tok.space_before = True

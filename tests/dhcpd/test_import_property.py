@@ -90,12 +90,12 @@ peer_spec = st.fixed_dictionaries(
         "peer_port": st.integers(1, 65535),
         "max_response_delay": st.integers(1, 600),
         "max_unacked_updates": st.integers(1, 100),
-        "mclt": st.integers(0, 7200),
+        "mclt": st.integers(1, 7200),  # 0: dhcpd refuses a primary without mclt
         "hba": st.booleans(),
         "split": st.integers(0, 256),
         "load_balance_max_seconds": st.none() | st.integers(0, 10),
         "auto_partner_down": st.none() | st.integers(0, 3600),
-        "min_balance": st.none() | st.integers(0, 60),
+        "min_balance": st.none() | st.integers(1, 60),  # 0 is dhcpd's default
         "max_balance": st.none() | st.integers(3600, 7200),
     }
 )
