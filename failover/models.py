@@ -40,6 +40,7 @@ from django.core.validators import (
 )
 from django.db import models
 from django.db.models import Count, Q
+from django.db.models.query_utils import DeferredAttribute
 
 from .validators import (
     is_ipv4,
@@ -63,6 +64,73 @@ def ipv4_int(value: str) -> int:
         a, b, c, d = value.split(".")
         return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
     return int(ipaddress.IPv4Address(value))
+
+
+def network_span(value: Any) -> tuple[int, int] | None:
+    """The first and last address of a network in CIDR form ``A.B.C.D/N`` as integers, or
+    None when ``value`` is not one (host bits are ignored: the model's rules refuse them)."""
+    if not isinstance(value, str):
+        return None
+    address, _, prefix = value.strip().partition("/")
+    if not (prefix.isascii() and prefix.isdigit() and len(prefix) < 3 and is_ipv4(address)):
+        return None
+    length = int(prefix)
+    if length > 32:
+        return None
+    host_bits = 0xFFFFFFFF >> length
+    low = ipv4_int(address) & ~host_bits & 0xFFFFFFFF
+    return low, low | host_bits
+
+
+def _address_int(value: Any) -> int | None:
+    if isinstance(value, str) and is_ipv4(value.strip()):
+        return ipv4_int(value.strip())
+    return None
+
+
+class _SetsSortIntegers(DeferredAttribute):
+    """Setting an address or network (by code, a form, a load from the database) also sets
+    the integer columns that mirror it, so every way of saving stores them (``save``,
+    ``bulk_create``, ``bulk_update``, the importer's own inserts) without a step to forget."""
+
+    def __set__(self, instance: models.Model, value: Any) -> None:
+        instance.__dict__[self.field.attname] = value
+        self.field.set_integers(instance, value)  # type: ignore[attr-defined]
+
+
+class NetworkField(models.CharField):
+    """A network in CIDR form, mirrored into the integer columns ``first_int`` and
+    ``last_int`` (its network and broadcast addresses), which give the numeric order
+    (``10.0.2.0/24`` before ``10.0.10.0/24``) on every database."""
+
+    descriptor_class = _SetsSortIntegers
+
+    def set_integers(self, instance: models.Model, value: Any) -> None:
+        span = network_span(value)
+        instance.__dict__["first_int"], instance.__dict__["last_int"] = span or (None, None)
+
+
+class IPv4AddressField(models.GenericIPAddressField):
+    """An IPv4 address mirrored into the integer column ``integer_field`` (numeric order
+    on SQLite too, where addresses are text)."""
+
+    descriptor_class = _SetsSortIntegers
+
+    def __init__(self, *args: Any, integer_field: str, **kwargs: Any) -> None:
+        self.integer_field = integer_field
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["integer_field"] = self.integer_field
+        return name, path, args, kwargs
+
+    def set_integers(self, instance: models.Model, value: Any) -> None:
+        instance.__dict__[self.integer_field] = _address_int(value)
+
+
+def sort_integer_field(help_text: str) -> models.BigIntegerField:
+    return models.BigIntegerField(null=True, blank=True, editable=False, help_text=help_text)
 
 
 def ipv4_address(value: str) -> ipaddress.IPv4Address:
@@ -306,7 +374,11 @@ class ScopeQuerySet(models.QuerySet):
 
 class Scope(models.Model):
     server = models.ForeignKey(DhcpServer, on_delete=models.CASCADE, related_name="scopes")
-    network = models.CharField(
+    # Set with the network (NetworkField): its first and last address, for numeric order.
+    # Declared before it, so that Model.__init__ sets their defaults first.
+    first_int = sort_integer_field("The network address as an integer (set with the network).")
+    last_int = sort_integer_field("The broadcast address as an integer (set with the network).")
+    network = NetworkField(
         "Network", max_length=18, help_text="IPv4 network in CIDR form, e.g. 10.0.0.0/24."
     )
     name = models.CharField(
@@ -369,7 +441,8 @@ class Scope(models.Model):
     )
 
     class Meta:
-        ordering = ["server__name", "network"]
+        ordering = ["server__name", "first_int", "-last_int"]
+        indexes = [models.Index(fields=["server", "first_int"], name="scope_server_numeric")]
         constraints = [
             models.UniqueConstraint(
                 fields=["server", "network"],
@@ -748,8 +821,12 @@ class AddressPoolQuerySet(models.QuerySet):
 
 class AddressPool(models.Model):
     scope = models.ForeignKey(Scope, on_delete=models.CASCADE, related_name="pools")
-    first_address = models.GenericIPAddressField("First Address", protocol="IPv4")
-    last_address = models.GenericIPAddressField("Last Address", protocol="IPv4")
+    # Set with the addresses (IPv4AddressField), for numeric order on every database.
+    # Declared before them, so that Model.__init__ sets their defaults first.
+    first_int = sort_integer_field("The first address as an integer (set with it).")
+    last_int = sort_integer_field("The last address as an integer (set with it).")
+    first_address = IPv4AddressField("First Address", protocol="IPv4", integer_field="first_int")
+    last_address = IPv4AddressField("Last Address", protocol="IPv4", integer_field="last_int")
     failover_peer = models.ForeignKey(
         FailoverPeer,
         # Pools are re-pointed by failover.services before a peer goes; RESTRICT still lets a
@@ -805,7 +882,8 @@ class AddressPool(models.Model):
     objects = AddressPoolQuerySet.as_manager()
 
     class Meta:
-        ordering = ["scope__server__name", "scope__network", "first_address"]
+        ordering = ["scope__server__name", "scope__first_int", "first_int"]
+        indexes = [models.Index(fields=["scope", "first_int"], name="pool_scope_numeric")]
         verbose_name = "address pool"
         constraints = [
             models.CheckConstraint(

@@ -11,14 +11,19 @@ change, not once per request, and every app server sees a change at its next req
 
 The version is the newest record's id *and* its creation time: ids alone can be reused
 after a rolled-back transaction on SQLite (tests do that all the time).
+
+The results are kept in this process's memory (a small LRU, not Django's cache, which
+would pickle and unpickle ten thousand objects on every read). They are shared between
+requests: treat them as read-only.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
-
-from django.core.cache import cache
+from typing import Any, TypeVar
 
 from .models import ChangeRecord
 
@@ -27,6 +32,10 @@ T = TypeVar("T")
 # Long enough to be useful, short enough that a change made outside the services (raw SQL,
 # which the README warns against) shows up on its own.
 CACHE_SECONDS = 600
+MAX_ENTRIES = 64
+
+_lock = threading.Lock()
+_entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
 
 
 def data_version() -> str:
@@ -39,10 +48,24 @@ def data_version() -> str:
 
 
 def cached(name: str, compute: Callable[[], T], *, version: str | None = None) -> T:
-    """``compute()``, kept under ``name`` for the current data version."""
-    key = f"dhcpadmin:{name}:{version if version is not None else data_version()}"
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, CACHE_SECONDS)
+    """``compute()``, kept under ``name`` for the current data version (read-only!)."""
+    key = f"{name}@{version if version is not None else data_version()}"
+    now = time.monotonic()
+    with _lock:
+        entry = _entries.get(key)
+        if entry is not None and now - entry[0] < CACHE_SECONDS:
+            _entries.move_to_end(key)
+            return entry[1]  # type: ignore[no-any-return]
+    value = compute()  # outside the lock: two requests may both compute, never wait
+    with _lock:
+        _entries[key] = (now, value)
+        _entries.move_to_end(key)
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
     return value
+
+
+def clear() -> None:
+    """Forget every kept result (tests)."""
+    with _lock:
+        _entries.clear()

@@ -43,9 +43,13 @@ def _empty_cache():
     """Each test starts with an empty cache (derived results are kept per data version)."""
     from django.core.cache import cache
 
+    from failover import versioning
+
     cache.clear()
+    versioning.clear()
     yield
     cache.clear()
+    versioning.clear()
 
 
 @pytest.fixture(autouse=True)
