@@ -150,9 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import os
+    import warnings
 
     # The test client's host; set before Django reads the settings.
     os.environ["ALLOWED_HOSTS"] = "testserver"
+    # Static files are not requested here: no collectstatic needed (whitenoise would warn).
+    warnings.filterwarnings("ignore", message="No directory at: ")
     setup_django(args.database_url, migrate=False)
     from django.contrib.auth.models import User
     from django.db import connection
