@@ -123,3 +123,34 @@ def test_gunicorn_loads_the_application():
     )
     assert result.returncode == 0, result.stderr
     assert "wsgi_app" in result.stdout or "dhcpadmin.wsgi" in result.stdout
+
+
+# --- the benchmarks of production speed (bench/): they build and measure what they say ----
+
+
+@pytest.mark.django_db
+def test_gen_db_builds_the_mirrored_pair_and_every_benchmarked_page_answers():
+    from django.contrib.auth.models import User
+
+    from bench import gen_db, pages_bench
+
+    gen_db.import_servers(120)
+    gen_db.make_users()
+    assert gen_db.counts() == {
+        "servers": 2,
+        "scopes": 240,
+        "pools": 240,
+        "failover pools": 240,
+        "failover peers": 2,
+        "relationships with both servers": 1,
+    }
+    viewer = User.objects.get(username=gen_db.VIEWER[0])
+    assert not viewer.has_perm("failover.change_scope") and viewer.has_perm("failover.view_scope")
+
+    client = Client()
+    client.force_login(User.objects.get(username=gen_db.SUPERUSER[0], is_superuser=True))
+    context = pages_bench.names()
+    for page in pages_bench.PAGES:
+        result = pages_bench.measure(client, page, context, repeat=0, no_cache=False)
+        assert (page.label, result.status) == (page.label, 200)
+        assert result.size > 0 and result.queries > 0
