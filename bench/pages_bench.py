@@ -1,16 +1,19 @@
 """Server time, size and query count of every page on the benchmark database.
 
     python bench/pages_bench.py [--database-url URL] [--repeat 20] [--user bench]
-                                [--only REGEX] [--skip REGEX] [--no-cache]
+                                [--only REGEX] [--skip REGEX] [--no-cache] [--budget S]
 
 Needs a database made by bench/gen_db.py (default: its SQLite file bench/out/bench.sqlite3).
 With Django's test client (in this process: no HTTP server, no network) logged in as the
 bench superuser, each page of :data:`PAGES` is requested once to warm up, then ``--repeat``
 times (default 20). Printed: a markdown table with the warm-up time (``1st ms``: the first
 request of the run, which fills the caches keyed by the data version), p50 and p95 of the
-measured requests, the response size and the number of SQL queries of one request. Pages
+measured requests, the response size, the number of SQL queries of one request, and the
+p50 of this process's CPU time per request (Python's share, not the database's: steadier
+than wall time on a busy machine). Pages
 over the issue's targets (p95 100 ms, HTML 500 KB) are marked ``!``. ``--no-cache`` empties
-Django's cache before every request (the cost after any change of the data).
+Django's cache before every request (the cost after any change of the data). ``--budget``
+bounds the time spent on a slow page: after 3 requests, it stops once they took that long.
 
 Add a page by adding a row to :data:`PAGES`; ``{a}``, ``{b}`` (the servers bench-a and
 bench-b), ``{scope}`` (bench-a's scope 10.19.136.0/24, or its middle one with fewer subnets)
@@ -82,6 +85,8 @@ class Result:
     times: list[float]
     size: int
     queries: int
+    repeat: int = 0
+    cpu: list[float] = field(default_factory=list)
 
     def row(self) -> str:
         p50, p95 = percentile(self.times, 0.5) * 1000, percentile(self.times, 0.95) * 1000
@@ -89,9 +94,12 @@ class Result:
         slow = "!" if p95 > TARGET_MS else ""
         big = "!" if self.page.html and kb > TARGET_KB else ""
         status = "" if self.status == 200 else f" (HTTP {self.status})"
+        if len(self.times) < self.repeat:
+            status += f" ({len(self.times)} requests)"
         return (
             f"| {self.page.label}{status} | {self.first * 1000:,.0f} | {p50:,.0f} "
-            f"| {p95:,.0f}{slow} | {kb:,.0f}{big} | {self.queries} |"
+            f"| {p95:,.0f}{slow} | {kb:,.0f}{big} | {self.queries} "
+            f"| {percentile(self.cpu, 0.5) * 1000:,.0f} |"
         )
 
 
@@ -108,7 +116,14 @@ def names() -> dict[str, object]:
     return {"a": a.pk, "b": b.pk, "scope": scope.pk, "peer": peer.pk}
 
 
-def measure(client, page: Page, context: dict[str, object], repeat: int, no_cache: bool):
+def measure(
+    client,
+    page: Page,
+    context: dict[str, object],
+    repeat: int,
+    no_cache: bool,
+    budget: float | None = None,
+):
     from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -118,25 +133,31 @@ def measure(client, page: Page, context: dict[str, object], repeat: int, no_cach
     url = page.url.format(**context)
     data = {k: generate(10) if v == IMPORT_TEXT else v for k, v in page.data.items()}
 
+    cpu: list[float] = []
+
     def once() -> tuple[float, int, int]:
         if no_cache:
             cache.clear()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         if page.method == "POST":
             response = client.post(url, data, headers=page.headers)
         else:
             response = client.get(url, headers=page.headers)
         body = b"".join(response.streaming_content) if response.streaming else response.content
+        cpu.append(time.process_time() - cpu_started)
         return time.perf_counter() - started, response.status_code, len(body)
 
     first, status, size = once()
-    times = []
+    times: list[float] = []
     for _ in range(repeat):
+        if budget is not None and len(times) >= 3 and sum(times) > budget:
+            break  # a slow page: fewer requests (the table says how many)
         elapsed, status, size = once()
         times.append(elapsed)
     with CaptureQueriesContext(connection) as queries:
         once()
-    return Result(page, status, first, times, size, len(queries.captured_queries))
+    cpu = cpu[1 : len(times) + 1]  # the measured requests' (not the warm-up's)
+    return Result(page, status, first, times, size, len(queries.captured_queries), repeat, cpu)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="only the pages whose label matches this regex")
     parser.add_argument("--skip", help="leave out the pages whose label matches this regex")
     parser.add_argument("--no-cache", action="store_true", help="empty the cache each time")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        help="seconds per page: a page that took longer stops after 3 or more requests",
+    )
     args = parser.parse_args(argv)
 
     import os
@@ -179,11 +205,11 @@ def main(argv: list[str] | None = None) -> int:
         + ("; cache emptied before each request" if args.no_cache else "")
     )
     print()
-    print("| page | 1st ms | p50 ms | p95 ms | KB | queries |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| page | 1st ms | p50 ms | p95 ms | KB | queries | CPU p50 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     over = 0
     for page in pages:
-        result = measure(client, page, context, args.repeat, args.no_cache)
+        result = measure(client, page, context, args.repeat, args.no_cache, args.budget)
         line = result.row()
         over += "!" in line or result.status != 200
         print(line, flush=True)
