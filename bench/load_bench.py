@@ -1,7 +1,7 @@
 """Load test: concurrent logged-in users browsing dhcpadmin served by gunicorn.
 
     python bench/load_bench.py --database-url postgres://...  [--users 20] [--duration 60]
-                               [--workers 4] [--think 0] [--seed 1]
+                               [--workers 4] [--think 0] [--seed 1] [--grace 30]
 
 Needs a database made by bench/gen_db.py (PostgreSQL for a meaningful figure). Starts
 gunicorn (``--workers``, default 4) on 127.0.0.1 at a free port against that database
@@ -10,7 +10,9 @@ of the bench superuser, through the login form), and for ``--duration`` seconds 
 at most 600) each user, in its own thread, browses: the server page of bench-a or bench-b
 (a random page of the scope list when the page is paginated), the page of a random scope,
 the relationships page (weights 3 : 5 : 2), waiting ``--think`` seconds between requests
-(default 0: as fast as the server answers). No network but 127.0.0.1; no proxy is used.
+(default 0: as fast as the server answers). Requests under way at the end may finish
+within ``--grace`` seconds (default 30); those still waiting are counted as unfinished. No
+network but 127.0.0.1; no proxy is used.
 
 Printed per page kind and overall: requests, p50/p95/p99/max in ms, errors (a status other
 than 200, a redirect away from the page, e.g. to the login, or an exception), and the
@@ -251,11 +253,14 @@ def browse(
             stop.wait(think)
 
 
-def report(samples: list[Sample], wall: float, users: int, workers: int) -> int:
+def report(samples: list[Sample], wall: float, users: int, workers: int, unfinished: int) -> int:
     by_kind: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         by_kind[sample.kind].append(sample)
     print(f"{len(samples):,} requests in {wall:.1f} s by {users} users against {workers} workers")
+    if not samples:
+        print(f"no request finished ({unfinished} unfinished)")
+        return 1
     print()
     print("| page | requests | p50 ms | p95 ms | p99 ms | max ms | avg KB | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -274,7 +279,9 @@ def report(samples: list[Sample], wall: float, users: int, workers: int) -> int:
     errors = Counter(s.error for s in samples if s.error)
     for message, count in errors.most_common(5):
         print(f"error x{count}: {message}")
-    return 1 if errors else 0
+    if unfinished:
+        print(f"unfinished: {unfinished} request(s) still waiting at the end of the grace time")
+    return 1 if errors or unfinished else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,9 +292,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--think", type=float, default=0.0, help="seconds between requests")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--grace", type=float, default=30.0, help="seconds to wait for requests at the end"
+    )
     args = parser.parse_args(argv)
     if not 0 < args.duration <= MAX_DURATION:
         parser.error(f"--duration must be between 0 and {MAX_DURATION:.0f} seconds")
+    if not 0 <= args.grace <= 300:
+        parser.error("--grace must be between 0 and 300 seconds")
     if not 1 <= args.users <= 200 or not 1 <= args.workers <= 64:
         parser.error("--users must be 1 to 200 and --workers 1 to 64")
 
@@ -325,11 +337,14 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for thread in threads:
             thread.start()
+        # Requests under way at the deadline may finish within the grace time; those still
+        # waiting then are reported as unfinished (and end with gunicorn).
         for thread in threads:
-            while thread.is_alive():
+            while thread.is_alive() and time.monotonic() < deadline + args.grace:
                 thread.join(timeout=0.5)  # Ctrl-C reaches this thread
+        unfinished = sum(thread.is_alive() for thread in threads)
         wall = time.monotonic() - started
-        return report(samples, wall, args.users, args.workers)
+        return report(list(samples), wall, args.users, args.workers, unfinished)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
