@@ -18,7 +18,7 @@ STATIC_MANIFEST  "1": static files under content-hashed names, compressed (gzip,
                Brotli when the brotli package is installed), served with a one-year cache
                header; needs `collectstatic` first (scripts/serve.sh does it). "0": plain
                names. Unset: on when DEBUG is off and STATIC_ROOT holds a manifest
-               (staticfiles.json) from such a collectstatic, except under pytest
+               (staticfiles.json) from such a collectstatic. Always off under pytest
 """
 
 import os
@@ -123,17 +123,16 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # (STATIC_MANIFEST=1, as scripts/serve.sh and deploy/dhcpadmin.service do) or when
 # STATIC_ROOT already holds a manifest and DEBUG is off; never for the tests (they run
 # without collectstatic) nor the development server (DEBUG=1, files from the finders).
-if os.environ.get("STATIC_MANIFEST", "").strip():
-    STATIC_MANIFEST = env_bool("STATIC_MANIFEST")
-else:
-    STATIC_MANIFEST = (
-        not DEBUG and "pytest" not in sys.modules and (STATIC_ROOT / "staticfiles.json").is_file()
-    )
 if "pytest" in sys.modules:
+    STATIC_MANIFEST = False
     # The tests run without collectstatic: whitenoise looks files up per request instead of
     # listing an empty STATIC_ROOT at start (which warns "No directory at" for every test
     # client). In production the warning stays: there it means collectstatic did not run.
     WHITENOISE_AUTOREFRESH = True
+elif os.environ.get("STATIC_MANIFEST", "").strip():
+    STATIC_MANIFEST = env_bool("STATIC_MANIFEST")
+else:
+    STATIC_MANIFEST = not DEBUG and (STATIC_ROOT / "staticfiles.json").is_file()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
