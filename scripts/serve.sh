@@ -46,5 +46,6 @@ exec .venv/bin/gunicorn dhcpadmin.wsgi:application \
     --bind "$bind" \
     --workers "$workers" \
     --timeout "${GUNICORN_TIMEOUT:-120}" \
+    --no-control-socket \
     --access-logfile - \
     --error-logfile -
