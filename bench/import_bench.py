@@ -21,7 +21,6 @@ a benchmark, not a test: numbers depend on the machine.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import tempfile
@@ -29,35 +28,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dhcpadmin.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-
-
-def empty_database() -> None:
-    """Every failover table emptied (raw deletes: the ORM's cascade collection of 20,000
-    rows is not what is measured here)."""
-    from failover.models import (
-        AddressPool,
-        ChangeRecord,
-        DhcpServer,
-        FailoverPeer,
-        Scope,
-        ScopeGroup,
-    )
-
-    for model in (AddressPool, Scope, ScopeGroup, FailoverPeer, DhcpServer, ChangeRecord):
-        model.objects.all()._raw_delete(model.objects.db)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import empty_database, setup_django  # noqa: E402
 
 
 def import_once(path: Path) -> dict[str, float]:

@@ -10,6 +10,15 @@ DHCPD_IMPORT_INCLUDE_ROOT  the only directory whose files `include "FILE";` may 
                directory); the Import Configuration page never follows includes
 DHCPD_IMPORT_MAX_BYTES     the largest dhcpd.conf the Import Configuration page takes
                (default 8 MiB); the command takes up to the parser's 16 MiB
+CONN_MAX_AGE   seconds a database connection is kept open for the next request (default 0:
+               one connection per request; 60 suits gunicorn's long-lived workers)
+STATIC_ROOT    where `manage.py collectstatic` puts the static files that whitenoise serves
+               (default: staticfiles/ in the checkout)
+STATIC_MANIFEST  "1": static files under content-hashed names, compressed (gzip, and
+               Brotli when the brotli package is installed), served with a one-year cache
+               header; needs `collectstatic` first (scripts/serve.sh does it). "0": plain
+               names. Unset: on when DEBUG is off and STATIC_ROOT holds a manifest
+               (staticfiles.json) from such a collectstatic. Always off under pytest
 """
 
 import os
@@ -56,6 +65,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from STATIC_ROOT, before sessions and the rest (whitenoise).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "failover.middleware.RejectNulMiddleware",  # a NUL in the request: 400, before any view
@@ -103,8 +114,36 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Static files in production: whitenoise serves STATIC_ROOT from the app itself (gunicorn),
+# gzip/Brotli variants when the browser takes them. With the manifest storage, collectstatic
+# gives each file a name with a hash of its content and whitenoise sends those with
+# "Cache-Control: max-age=315360000, public, immutable". That storage needs the manifest
+# that collectstatic writes (a page would fail without it), so it is used only when asked
+# (STATIC_MANIFEST=1, as scripts/serve.sh and deploy/dhcpadmin.service do) or when
+# STATIC_ROOT already holds a manifest and DEBUG is off; never for the tests (they run
+# without collectstatic) nor the development server (DEBUG=1, files from the finders).
+if "pytest" in sys.modules:
+    STATIC_MANIFEST = False
+    # The tests run without collectstatic: whitenoise looks files up per request instead of
+    # listing an empty STATIC_ROOT at start (which warns "No directory at" for every test
+    # client). In production the warning stays: there it means collectstatic did not run.
+    WHITENOISE_AUTOREFRESH = True
+elif os.environ.get("STATIC_MANIFEST", "").strip():
+    STATIC_MANIFEST = env_bool("STATIC_MANIFEST")
+else:
+    STATIC_MANIFEST = not DEBUG and (STATIC_ROOT / "staticfiles.json").is_file()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
