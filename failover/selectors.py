@@ -186,15 +186,18 @@ class ScopeListing:
         return self.failover.not_finalized.get(scope.pk)
 
 
-def _search(scopes: QuerySet[Scope], query: str) -> QuerySet[Scope]:
+def _search(server: DhcpServer, scopes: QuerySet[Scope], query: str) -> QuerySet[Scope]:
     """A network (its text, or an address inside it), a name, or a failover peer's name."""
     query = query.strip()
     if not query:
         return scopes
     match = Q(network__startswith=query) | Q(name__icontains=query)
-    match |= Q(
-        Exists(AddressPool.objects.filter(scope=OuterRef("pk"), failover_peer__name__iexact=query))
-    )
+    # The server's peers of that name first (a few rows), then their pools' scopes: no
+    # subquery per scope when the search is not a peer's name.
+    peer_ids = list(server.failover_peers.filter(name__iexact=query).values_list("pk", flat=True))
+    if peer_ids:
+        with_peer = AddressPool.objects.filter(failover_peer_id__in=peer_ids).values("scope_id")
+        match |= Q(pk__in=Subquery(with_peer))
     address = query.split("/", 1)[0]
     if is_ipv4(address):
         number = ipv4_int(address)
@@ -217,7 +220,7 @@ def server_scopes(
     :data:`SHOW_CHOICES`; ``relationship`` keeps the scopes whose pools refer to that
     failover peer. Unknown values show everything rather than fail."""
     failover = server_failover(server)
-    scopes = _search(Scope.objects.filter(server=server), query)
+    scopes = _search(server, Scope.objects.filter(server=server), query)
     failover_pools = AddressPool.objects.filter(scope=OuterRef("pk"), failover_peer__isnull=False)
     if relationship:
         scopes = scopes.filter(Exists(failover_pools.filter(failover_peer__name=relationship)))

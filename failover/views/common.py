@@ -28,8 +28,17 @@ from ..models import AddressPool
 Crumbs = Sequence[tuple[str, str | None]]
 
 
-#: The links of a pool's row (failover/includes/pool_table.html): ``item.urls``.
-POOL_ROW_URLS = ("pool_edit", "pool_delete")
+#: The links of a pool's row (failover/includes/pool_table.html: ``item.urls``) and the
+#: permissions each needs: a user without them gets no link (and the template no button).
+POOL_ROW_LINKS: dict[str, tuple[str, ...]] = {
+    "pool_edit": ("failover.change_addresspool",),
+    "pool_delete": ("failover.delete_addresspool",),
+}
+
+
+def permitted(user: Any, links: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The URL names of ``links`` whose permissions ``user`` has (asked once per page)."""
+    return tuple(name for name, perms in links.items() if user.has_perms(perms))
 
 
 @dataclass
@@ -40,8 +49,11 @@ class PoolItem:
     urls: dict[str, str]
 
 
-def pool_items(pools: Iterable[AddressPool], urls: PkUrls) -> list[PoolItem]:
-    return [PoolItem(pool, urls.of(pool.pk, *POOL_ROW_URLS)) for pool in pools]
+def pool_items(
+    pools: Iterable[AddressPool], urls: PkUrls, names: tuple[str, ...]
+) -> list[PoolItem]:
+    """The rows of ``pools`` with the links ``names`` (see :func:`permitted`)."""
+    return [PoolItem(pool, urls.of(pool.pk, *names)) for pool in pools]
 
 
 class PkUrls:

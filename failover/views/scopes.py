@@ -17,7 +17,16 @@ from .. import selectors, services
 from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
 from ..forms import ScopeForm, instance_values
 from ..models import AddressPool, DhcpServer, Scope
-from .common import POOL_ROW_URLS, PkUrls, delete_dialog, done, form_dialog, pool_items, post_data
+from .common import (
+    POOL_ROW_LINKS,
+    PkUrls,
+    delete_dialog,
+    done,
+    form_dialog,
+    permitted,
+    pool_items,
+    post_data,
+)
 from .servers import server_crumbs
 
 ADDRESSES_PER_PAGE = 256
@@ -123,17 +132,16 @@ def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     user = request.user
     can_add = user.has_perm("failover.add_addresspool")
-    can_change = user.has_perm("failover.change_addresspool")
-    can_delete = user.has_perm("failover.delete_addresspool")
     create_url = reverse("failover:pool_create", args=[scope.pk])
-    urls = PkUrls(*POOL_ROW_URLS)
+    pool_links = permitted(user, POOL_ROW_LINKS)
+    urls = PkUrls(*pool_links)
     pool_menus: dict[int, list[dict[str, str]]] = {}
-    items = pool_items(pools, urls)
+    items = pool_items(pools, urls, pool_links)
     for item in items:  # one menu per pool, shared by its rows
         menu = []
-        if can_change:
+        if "edit" in item.urls:
             menu.append({"label": "Edit Address Pool", "url": item.urls["edit"]})
-        if can_delete:
+        if "delete" in item.urls:
             menu.append({"label": "Delete Address Pool", "url": item.urls["delete"]})
         pool_menus[item.pool.pk] = menu
     for row in rows:

@@ -16,18 +16,26 @@ from ..dhcpd import pair
 from ..forms import ServerForm, instance_values
 from ..models import DhcpServer, Scope
 from .common import (
-    POOL_ROW_URLS,
+    POOL_ROW_LINKS,
     PkUrls,
     PoolItem,
     delete_dialog,
     done,
     form_dialog,
+    permitted,
     pool_items,
     post_data,
 )
 
 SERVERS = ("Servers", None)
-SCOPE_CARD_URLS = ("scope_detail", "pool_create", "scope_edit", "scope_delete", "scope_migrate")
+#: The links of a scope's card and the permissions each needs.
+SCOPE_CARD_LINKS: dict[str, tuple[str, ...]] = {
+    "scope_detail": (),
+    "pool_create": ("failover.add_addresspool",),
+    "scope_edit": ("failover.change_scope",),
+    "scope_delete": ("failover.delete_scope",),
+    "scope_migrate": MIGRATE_PERMISSIONS,
+}
 
 
 @dataclass
@@ -96,12 +104,14 @@ def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
         relationship=request.GET.get("relationship", ""),
         page=request.GET.get("page") or 1,
     )
-    urls = PkUrls(*SCOPE_CARD_URLS, *POOL_ROW_URLS)
+    card_links = permitted(request.user, SCOPE_CARD_LINKS)
+    pool_links = permitted(request.user, POOL_ROW_LINKS)
+    urls = PkUrls(*card_links, *pool_links)
     cards = [
         ScopeCard(
             scope=scope,
-            urls=urls.of(scope.pk, *SCOPE_CARD_URLS),
-            pools=pool_items(scope.pools.all(), urls),
+            urls=urls.of(scope.pk, *card_links),
+            pools=pool_items(scope.pools.all(), urls, pool_links),
             not_finalized_in=listing.not_finalized_in(scope),
         )
         for scope in listing.scopes
