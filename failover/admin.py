@@ -19,8 +19,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -29,6 +28,7 @@ from django.utils.html import format_html
 from . import services
 from .forms import PEER_ADVANCED_FIELDS
 from .models import AddressPool, ChangeRecord, DhcpServer, FailoverPeer, Scope
+from .selectors import count_of
 
 admin.site.site_header = "dhcpadmin administration"
 admin.site.site_title = "dhcpadmin admin"
@@ -50,19 +50,6 @@ def _adopt(obj: models.Model, saved: models.Model) -> None:
         setattr(obj, f.attname, getattr(saved, f.attname))
     obj._state.adding = False
     obj._state.db = saved._state.db
-
-
-def _count(model: type[models.Model], **filters: Any) -> Coalesce:
-    """A correlated COUNT(*) subquery per row: the cost follows the page, not the table
-    (a Count() join would GROUP BY the whole table before the LIMIT). Sortable."""
-    rows = (
-        model._default_manager.filter(**filters)
-        .order_by()
-        .values(*filters.keys())
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
 def _error_text(exc: ValidationError) -> str:
@@ -140,17 +127,17 @@ class DhcpServerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                scope_count=_count(Scope, server=OuterRef("pk")),
-                peer_count=_count(FailoverPeer, server=OuterRef("pk")),
+                scope_count=count_of(Scope, server=OuterRef("pk")),
+                peer_count=count_of(FailoverPeer, server=OuterRef("pk")),
             )
         )
 
     @admin.display(description="Scopes", ordering="scope_count")
-    def scope_count(self, obj: DhcpServer) -> int:
+    def scopecount_of(self, obj: DhcpServer) -> int:
         return int(cast(Any, obj).scope_count)  # annotated by get_queryset
 
     @admin.display(description="Failover peers", ordering="peer_count")
-    def peer_count(self, obj: DhcpServer) -> int:
+    def peercount_of(self, obj: DhcpServer) -> int:
         return int(cast(Any, obj).peer_count)  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):
@@ -190,7 +177,7 @@ class ScopeAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(pool_count=_count(AddressPool, scope=OuterRef("pk")))
+            .annotate(pool_count=count_of(AddressPool, scope=OuterRef("pk")))
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -198,7 +185,7 @@ class ScopeAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         return ("server",) if obj else ()
 
     @admin.display(description="Pools", ordering="pool_count")
-    def pool_count(self, obj: Scope) -> int:
+    def poolcount_of(self, obj: Scope) -> int:
         return int(cast(Any, obj).pool_count)  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):
@@ -588,7 +575,7 @@ class FailoverPeerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(pool_count=_count(AddressPool, failover_peer=OuterRef("pk")))
+            .annotate(pool_count=count_of(AddressPool, failover_peer=OuterRef("pk")))
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -607,7 +594,7 @@ class FailoverPeerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         return actions
 
     @admin.display(description="Pools", ordering="pool_count")
-    def pool_count(self, obj: FailoverPeer) -> int:
+    def poolcount_of(self, obj: FailoverPeer) -> int:
         return int(cast(Any, obj).pool_count)  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):

@@ -40,15 +40,7 @@ class ScopeForm(forms.ModelForm):
 
     class Meta:
         model = Scope
-        fields = [
-            "network",
-            "name",
-            "routers",
-            "domain_name_servers",
-            "domain_name",
-            "default_lease_time",
-            "max_lease_time",
-        ]
+        fields = ["network", "name", *Scope.OPTION_FIELDS]
 
 
 class PoolForm(forms.ModelForm):

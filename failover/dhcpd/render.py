@@ -272,18 +272,7 @@ class _PoolRow(NamedTuple):
     statements: Any  # the stored list, or its JSON text
 
 
-SCOPE_COLUMNS = (
-    "pk",
-    "network",
-    "name",
-    "routers",
-    "domain_name_servers",
-    "domain_name",
-    "default_lease_time",
-    "max_lease_time",
-    "group_id",
-    "position",
-)
+SCOPE_COLUMNS = ("pk", "network", "name", *Scope.OPTION_FIELDS, "group_id", "position")
 POOL_COLUMNS = (
     "pk",
     "scope_id",
