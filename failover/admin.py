@@ -133,11 +133,11 @@ class DhcpServerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         )
 
     @admin.display(description="Scopes", ordering="scope_count")
-    def scopecount_of(self, obj: DhcpServer) -> int:
+    def scope_count(self, obj: DhcpServer) -> int:
         return int(cast(Any, obj).scope_count)  # annotated by get_queryset
 
     @admin.display(description="Failover peers", ordering="peer_count")
-    def peercount_of(self, obj: DhcpServer) -> int:
+    def peer_count(self, obj: DhcpServer) -> int:
         return int(cast(Any, obj).peer_count)  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):
@@ -185,7 +185,7 @@ class ScopeAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         return ("server",) if obj else ()
 
     @admin.display(description="Pools", ordering="pool_count")
-    def poolcount_of(self, obj: Scope) -> int:
+    def pool_count(self, obj: Scope) -> int:
         return int(cast(Any, obj).pool_count)  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):
@@ -594,7 +594,7 @@ class FailoverPeerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         return actions
 
     @admin.display(description="Pools", ordering="pool_count")
-    def poolcount_of(self, obj: FailoverPeer) -> int:
+    def pool_count(self, obj: FailoverPeer) -> int:
         return int(cast(Any, obj).pool_count)  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):
