@@ -373,3 +373,22 @@ def test_the_admin_says_what_changed_meanwhile(admin_client, scope, monkeypatch,
     said = [str(m) for m in get_messages(response.wsgi_request)]
     assert any(expected in m for m in said), said
     assert Scope.objects.get(pk=scope.pk).name == "Office"
+
+
+# --- SQLite: one writer at a time -------------------------------------------------------------
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="the setting is for SQLite only")
+def test_sqlite_transactions_take_the_write_lock_when_they_begin(db):
+    """No row locks on SQLite: each transaction takes the database's write lock at BEGIN
+    (BEGIN IMMEDIATE), so two services' checks never run side by side."""
+    from django.db import connection
+
+    assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL has row locks instead")
+def test_postgres_gets_no_sqlite_options(db):
+    from django.db import connection
+
+    assert "transaction_mode" not in connection.settings_dict.get("OPTIONS", {})
