@@ -107,6 +107,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # server list, over 20,000 pools): 30 ms of compiling for a 10 ms query. The app's
     # queries are short; JIT only pays for long analytic ones.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Every transaction takes SQLite's write lock when it begins, so the checks of a change
+    # (overlaps, unique names, the peer rules) run one change at a time (failover.services
+    # takes the server's row lock for the same purpose on PostgreSQL).
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -73,6 +73,8 @@ class ServiceErrorsMixin(admin.ModelAdmin):
             self.message_user(request, f"Nothing was changed: {exc.message}", messages.ERROR)
         except ValidationError as exc:
             self.message_user(request, f"Nothing was changed: {_error_text(exc)}", messages.ERROR)
+        except services.LOST_RACE_ERRORS as exc:
+            self._lost_race(request, exc)
         return HttpResponseRedirect(request.get_full_path())
 
     def delete_view(self, request, object_id, extra_context=None):
@@ -80,6 +82,8 @@ class ServiceErrorsMixin(admin.ModelAdmin):
             return super().delete_view(request, object_id, extra_context)
         except ValidationError as exc:
             self.message_user(request, f"Nothing was deleted: {_error_text(exc)}", messages.ERROR)
+        except services.LOST_RACE_ERRORS as exc:
+            self._lost_race(request, exc)
         return HttpResponseRedirect(request.get_full_path())
 
     def response_action(self, request, queryset):
@@ -87,7 +91,17 @@ class ServiceErrorsMixin(admin.ModelAdmin):
             return super().response_action(request, queryset)
         except ValidationError as exc:
             self.message_user(request, f"Nothing was changed: {_error_text(exc)}", messages.ERROR)
+        except services.LOST_RACE_ERRORS as exc:
+            self._lost_race(request, exc)
         return HttpResponseRedirect(request.get_full_path())
+
+    def _lost_race(self, request, exc: Exception) -> None:
+        """A change that lost a race to another (services.lost_race_message): said, and the
+        page shown again with the data as it is now; any other error is raised again."""
+        message = services.lost_race_message(exc)
+        if message is None:
+            raise exc
+        self.message_user(request, message, messages.ERROR)
 
 
 def _add_peers_to_delete(

@@ -25,6 +25,7 @@ re-exported here: ``from failover import services; services.pool_create(...)``.
 from django.core.exceptions import ValidationError
 
 from ._base import (
+    LOST_RACE_ERRORS,
     Actor,
     ConfirmationRequired,
     DeletePlan,
@@ -34,8 +35,12 @@ from ._base import (
     ScopeFields,
     ScopeOptions,
     ServerFields,
+    is_deadlock,
+    lock_servers,
+    lost_race_message,
     orphan_message,
     peers_orphaned_by,
+    retry_on_deadlock,
 )
 from .imports import (
     IMPORT_BATCH,
@@ -102,6 +107,7 @@ from .servers import (
 
 __all__ = [
     "IMPORT_BATCH",
+    "LOST_RACE_ERRORS",
     "MIRRORED_PEER_FIELDS",
     "PEER_CREATE_FIELDS",
     "SCOPE_OPTION_FIELDS",
@@ -129,6 +135,9 @@ __all__ = [
     "ValidationError",
     "config_import",
     "config_import_plan",
+    "is_deadlock",
+    "lock_servers",
+    "lost_race_message",
     "mirror_peer",
     "orphan_message",
     "peer_create",
@@ -148,6 +157,7 @@ __all__ = [
     "pool_update_plan",
     "pools_set_failover_peer",
     "pools_set_failover_peer_plan",
+    "retry_on_deadlock",
     "scope_create",
     "scope_create_plan",
     "scope_delete",

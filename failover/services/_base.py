@@ -11,15 +11,17 @@ the rule that pages and admin show.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TypedDict, TypeVar
+from typing import Any, ParamSpec, TypedDict, TypeVar
 
+from django.apps import apps
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import Count
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import IntegrityError, OperationalError, models, transaction
+from django.db.models import Count, ProtectedError, QuerySet, RestrictedError
 
 from ..models import AddressPool, ChangeRecord, DhcpServer, FailoverPeer, Scope
 
@@ -27,6 +29,8 @@ from ..models import AddressPool, ChangeRecord, DhcpServer, FailoverPeer, Scope
 Actor = AbstractBaseUser | AnonymousUser | None
 
 M = TypeVar("M", bound=models.Model)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class ConfirmationRequired(Exception):
@@ -203,3 +207,147 @@ def _delete_peers(peers: list[FailoverPeer], actor: Actor, reason: str) -> None:
             actor, "peer_delete", f"Deleted failover peer '{peer.name}' on {peer.server}: {reason}"
         )
         peer.delete()
+
+
+# --- concurrency: the locks that serialize the rules spanning rows, and lost races ---------
+#
+# Every service that adds, changes or deletes scopes, pools or failover peers first takes
+# the write lock of the server row(s) they belong to (:func:`lock_servers`), then reads what
+# its rules check (:func:`current`): two changes on one server run one after the other, so
+# the overlap checks, the unique peer name, the first-peer and last-referrer rules and the
+# re-pointing of a deleted peer's pools always see the other change's result. On PostgreSQL
+# that is ``SELECT ... FOR UPDATE``; SQLite has no row locks, but every transaction takes the
+# database's write lock when it begins (``"transaction_mode": "IMMEDIATE"`` in settings).
+# Servers are always locked in the order of their pk, so two changes that lock two servers
+# (a migration, a bulk action) cannot wait for each other in a circle.
+
+#: What a change that lost a race raises: a lock it could not get (deadlock, timeout), a row
+#: deleted meanwhile, a reference that appeared or vanished meanwhile.
+LOST_RACE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    IntegrityError,
+    ObjectDoesNotExist,
+    RestrictedError,
+    ProtectedError,
+)
+
+# PostgreSQL SQLSTATEs: deadlock, serialization failure (retried once), lock and statement
+# timeouts (not retried: the other change holds the lock for long).
+_RETRYABLE_STATES = {"40P01", "40001"}
+_LOCK_STATES = _RETRYABLE_STATES | {"55P03", "57014"}
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    cause = exc.__cause__
+    state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return state if isinstance(state, str) else None
+
+
+def _sqlite_locked(exc: BaseException) -> bool:
+    return "database is locked" in str(exc) or "database table is locked" in str(exc)
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """A deadlock or serialization failure (PostgreSQL), or SQLite's busy database: the
+    transaction was rolled back and running it again from the start is safe."""
+    return isinstance(exc, OperationalError) and (
+        _sqlstate(exc) in _RETRYABLE_STATES or _sqlite_locked(exc)
+    )
+
+
+def retry_on_deadlock(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a service again, once, in a fresh transaction when it lost a deadlock.
+
+    Only when the service owns its transaction (not inside a caller's ``atomic`` block,
+    which the deadlock has doomed): then nothing of the first attempt was kept. The pks of
+    model instances passed as arguments are restored first (a delete sets them to None)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        instances = [v for v in (*args, *kwargs.values()) if isinstance(v, models.Model)]
+        pks = [obj.pk for obj in instances]
+        try:
+            return func(*args, **kwargs)
+        except OperationalError as exc:
+            if not is_deadlock(exc) or transaction.get_connection().in_atomic_block:
+                raise
+        for obj, pk in zip(instances, pks, strict=True):
+            obj.pk = pk
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _server_label(server: DhcpServer | int) -> str:
+    return f"The server {server.name}" if isinstance(server, DhcpServer) else "The server"
+
+
+def lock_servers(*servers: DhcpServer | int | None) -> None:
+    """Take the write lock of these servers' rows (in pk order) for the rest of the
+    transaction; raise DhcpServer.DoesNotExist when one was deleted meanwhile."""
+    given = {s if isinstance(s, int) else s.pk: s for s in servers if s is not None}
+    ids = sorted(pk for pk in given if pk is not None)
+    found = set(
+        DhcpServer.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for pk in ids:
+        if pk not in found:
+            server = given[pk]
+            raise DhcpServer.DoesNotExist(
+                f"{_server_label(server if server is not None else pk)} was deleted meanwhile."
+            )
+
+
+def current(queryset: QuerySet[M], obj: M, what: str) -> M:
+    """The stored row of ``obj``, read after the lock (a caller's instance may be stale);
+    DoesNotExist saying ``what`` was deleted meanwhile."""
+    stored = queryset.filter(pk=obj.pk).first() if obj.pk is not None else None
+    if stored is None:
+        model: Any = queryset.model  # every model has its DoesNotExist (unknown to mypy)
+        raise model.DoesNotExist(f"{what} was deleted meanwhile.")
+    return stored
+
+
+TRY_AGAIN = "Nothing was changed; what you see now is the current data: check it and try again."
+
+
+def _deleted_model(exc: ObjectDoesNotExist) -> str:
+    model: Any
+    for model in apps.get_app_config("failover").get_models():
+        if isinstance(exc, model.DoesNotExist):
+            return f"The {model._meta.verbose_name}"
+    return "Something it refers to"
+
+
+def lost_race_message(exc: BaseException) -> str | None:
+    """What changed meanwhile, in words, when ``exc`` says a change lost a race (None when it
+    is another error). The one wording that dialogs, pages and the admin show."""
+    if isinstance(exc, ObjectDoesNotExist):
+        text = str(exc)
+        if not text.endswith("was deleted meanwhile."):
+            text = f"{_deleted_model(exc)} was deleted by someone else meanwhile."
+    elif isinstance(exc, RestrictedError | ProtectedError):
+        text = (
+            "Something saved by someone else meanwhile still refers to it "
+            "(an address pool now refers to this failover peer)."
+        )
+    elif isinstance(exc, IntegrityError):
+        state, detail = _sqlstate(exc), str(exc)
+        if state == "23503" or "FOREIGN KEY" in detail:
+            text = "Something this change refers to was deleted by someone else meanwhile."
+        elif state == "23505" or "UNIQUE" in detail:
+            text = "Someone else saved the same name or network meanwhile."
+        elif state == "23P01":
+            text = "Someone else saved an overlapping address range meanwhile."
+        else:
+            text = "It conflicts with a change someone else saved meanwhile."
+    elif isinstance(exc, OperationalError) and (
+        _sqlstate(exc) in _LOCK_STATES or _sqlite_locked(exc)
+    ):
+        text = "Someone else was changing the same data at the same moment."
+    else:
+        return None
+    return f"{text} {TRY_AGAIN}"

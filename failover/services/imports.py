@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from ..models import AddressPool, DhcpServer, FailoverPeer, Scope
-from ._base import Actor, ServerFields, _record
+from ._base import Actor, ServerFields, _record, lock_servers
 from .servers import server_create
 
 # --- import a dhcpd.conf ------------------------------------------------------------------
@@ -109,7 +109,7 @@ def config_import(
             if server.description:
                 fields["description"] = server.description
             server = server_create(actor=actor, **fields)
-        DhcpServer.objects.select_for_update().filter(pk=server.pk).exists()
+        lock_servers(server)
         plan = config_import_plan(
             server=server,
             text=text,

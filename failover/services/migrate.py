@@ -24,7 +24,10 @@ from ._base import (
     _messages,
     _record,
     _save_new,
+    current,
+    lock_servers,
     peers_orphaned_by,
+    retry_on_deadlock,
 )
 from .peers import peer_create
 from .scopes import scope_create, scope_update
@@ -261,11 +264,13 @@ def scope_migrate_plan(*, scope: Scope) -> MigratePlan:
     return plan
 
 
+@retry_on_deadlock
 def scope_migrate_to_partner(*, scope: Scope, actor: Actor = None) -> MigratePlan:
     """Apply :func:`scope_migrate_plan` in one transaction. Running it twice changes nothing
     the second time (the plan is empty)."""
     with transaction.atomic():
-        Scope.objects.select_for_update().filter(pk=scope.pk).exists()
+        lock_servers(scope.server_id)
+        current(Scope.objects.all(), scope, f"The scope {scope}")
         plan = scope_migrate_plan(scope=scope)
         if plan.errors:
             raise ValidationError(plan.errors)
@@ -273,7 +278,9 @@ def scope_migrate_to_partner(*, scope: Scope, actor: Actor = None) -> MigratePla
             return plan
         partner = plan.partner
         assert partner is not None  # a plan without errors has a partner
-        DhcpServer.objects.select_for_update().filter(pk=partner.pk).exists()
+        # The partner is known only from the plan: locked second (a deadlock with a migration
+        # the other way round is retried by retry_on_deadlock).
+        lock_servers(partner)
         for mirrored in plan.peers_to_create:
             peer_fields = {name: getattr(mirrored, name) for name in PEER_CREATE_FIELDS}
             peer_create(server=partner, actor=actor, **cast(PeerFields, peer_fields))

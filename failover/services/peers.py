@@ -20,7 +20,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ..models import AddressPool, DhcpServer, FailoverPeer
-from ._base import Actor, PeerFields, _adopt_values, _candidate, _record
+from ._base import (
+    Actor,
+    PeerFields,
+    _adopt_values,
+    _candidate,
+    _record,
+    current,
+    lock_servers,
+    retry_on_deadlock,
+)
 
 # --- create and change ---------------------------------------------------------------------
 
@@ -49,12 +58,15 @@ def peer_create_plan(*, server: DhcpServer, **fields: Unpack[PeerFields]) -> Pee
     return PeerCreatePlan(peer=peer, first=first, pools_assigned=assigned)
 
 
+@retry_on_deadlock
 def peer_create(
     *, server: DhcpServer, actor: Actor = None, **fields: Unpack[PeerFields]
 ) -> PeerCreateResult:
     """Create a failover peer. The server's first peer is assigned to all its pools."""
     with transaction.atomic():
-        DhcpServer.objects.select_for_update().filter(pk=server.pk).exists()
+        # The server's lock first: the unique name and the first-peer rule see every peer
+        # and pool saved before this one.
+        lock_servers(server)
         plan = peer_create_plan(server=server, **fields)
         peer = plan.peer
         peer.save()
@@ -86,10 +98,13 @@ def peer_update_plan(*, peer: FailoverPeer, **fields: Unpack[PeerFields]) -> Fai
     return _candidate(peer, _peer_update_values(peer, fields))
 
 
+@retry_on_deadlock
 def peer_update(
     *, peer: FailoverPeer, actor: Actor = None, **fields: Unpack[PeerFields]
 ) -> FailoverPeer:
     with transaction.atomic():
+        lock_servers(peer.server_id)
+        current(FailoverPeer.objects.all(), peer, "The failover peer")
         candidate = peer_update_plan(peer=peer, **fields)
         _adopt_values(peer, candidate, _peer_update_values(peer, fields))
         _record(actor, "peer_update", f"Changed failover peer '{peer.name}' on {peer.server}")
@@ -147,6 +162,7 @@ def _delete_peer(peer: FailoverPeer, target: FailoverPeer | None, actor: Actor) 
     return moved
 
 
+@retry_on_deadlock
 def peer_delete(
     *, peer: FailoverPeer, replacement: FailoverPeer | None = None, actor: Actor = None
 ) -> PeerDeletePlan:
@@ -155,6 +171,20 @@ def peer_delete(
     With two or more other peers the caller must pass ``replacement``, one of them.
     """
     with transaction.atomic():
+        # The server's lock first: no pool of the server can be pointed at this peer, or
+        # the replacement deleted, while its pools move.
+        lock_servers(peer.server_id)
+        peer = current(
+            FailoverPeer.objects.select_related("server"),
+            peer,
+            f"The failover peer {peer.name}",
+        )
+        if replacement is not None:
+            replacement = current(
+                FailoverPeer.objects.all(),
+                replacement,
+                f"The failover peer {replacement.name} (the replacement)",
+            )
         plan = peer_delete_plan(peer=peer)
         target: FailoverPeer | None
         if plan.case == plan.REMOVE:
@@ -295,6 +325,7 @@ def peers_delete_plan(
     return plan
 
 
+@retry_on_deadlock
 def peers_delete(
     *,
     peers: Iterable[FailoverPeer],
@@ -307,7 +338,13 @@ def peers_delete(
     peers = list(peers)
     with transaction.atomic():
         server_ids = {p.server_id for p in peers}
-        list(DhcpServer.objects.select_for_update().filter(pk__in=server_ids).values_list("pk"))
+        lock_servers(*server_ids, replacement.server_id if replacement else None)
+        if replacement is not None:
+            replacement = current(
+                FailoverPeer.objects.all(),
+                replacement,
+                f"The failover peer {replacement.name} (the replacement)",
+            )
         plan = peers_delete_plan(peers=peers, replacement=replacement)
         if plan.needs_choice:
             raise ValidationError(

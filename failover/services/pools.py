@@ -24,7 +24,10 @@ from ._base import (
     _check_orphans,
     _delete_peers,
     _record,
+    current,
+    lock_servers,
     peers_orphaned_by,
+    retry_on_deadlock,
 )
 
 _POOL_FIELDS = ("first_address", "last_address", "failover_peer")
@@ -48,6 +51,14 @@ def pool_create_plan(
     return pool
 
 
+def _current_peer(failover_peer: FailoverPeer | None) -> FailoverPeer | None:
+    if failover_peer is None:
+        return None
+    what = f"The failover peer {failover_peer.name}"
+    return current(FailoverPeer.objects.all(), failover_peer, what)
+
+
+@retry_on_deadlock
 def pool_create(
     *,
     scope: Scope,
@@ -57,6 +68,10 @@ def pool_create(
     actor: Actor = None,
 ) -> AddressPool:
     with transaction.atomic():
+        # The server's lock first: the overlap check sees every pool saved before this one.
+        lock_servers(scope.server_id)
+        scope = current(Scope.objects.select_related("server"), scope, f"The scope {scope}")
+        failover_peer = _current_peer(failover_peer)
         pool = pool_create_plan(
             scope=scope,
             first_address=first_address,
@@ -113,6 +128,7 @@ def pool_update_plan(
     return PoolUpdatePlan(pool=_candidate(pool, values), peers_to_delete=peers)
 
 
+@retry_on_deadlock
 def pool_update(
     *,
     pool: AddressPool,
@@ -126,7 +142,10 @@ def pool_update(
     raise ConfirmationRequired unless confirmed; on confirmation the old peer is deleted in
     the same transaction."""
     with transaction.atomic():
-        AddressPool.objects.select_for_update().filter(pk=pool.pk).exists()
+        lock_servers(pool.scope.server_id)
+        stored = current(AddressPool.objects.select_related("scope"), pool, "The address pool")
+        pool.scope = stored.scope  # as it is now (its network may have changed)
+        failover_peer = _current_peer(failover_peer)
         plan = pool_update_plan(
             pool=pool,
             first_address=first_address,
@@ -179,6 +198,7 @@ def pools_set_failover_peer_plan(
     )
 
 
+@retry_on_deadlock
 def pools_set_failover_peer(
     *,
     pools: Iterable[AddressPool],
@@ -193,12 +213,11 @@ def pools_set_failover_peer(
     """
     pools = list(pools)
     with transaction.atomic():
-        # of=("self",): PostgreSQL cannot lock the nullable side of an outer join.
-        list(
-            AddressPool.objects.select_for_update(of=("self",))
-            .filter(pk__in=[p.pk for p in pools])
-            .values_list("pk", flat=True)
+        servers = AddressPool.objects.filter(pk__in=[p.pk for p in pools]).values_list(
+            "scope__server_id", flat=True
         )
+        lock_servers(*set(servers), failover_peer.server_id if failover_peer else None)
+        failover_peer = _current_peer(failover_peer)
         plan = pools_set_failover_peer_plan(pools=pools, failover_peer=failover_peer)
         orphaned = _check_orphans(plan.peers_to_delete, confirm_peer_deletion)
         for pool in plan.changing:
@@ -217,9 +236,12 @@ def pool_delete_plan(*, pool: AddressPool) -> DeletePlan:
     return DeletePlan(pools=[pool], peers=peers_orphaned_by(stored))
 
 
+@retry_on_deadlock
 def pool_delete(*, pool: AddressPool, actor: Actor = None) -> DeletePlan:
     """Delete a pool, and its peer if no other pool refers to it (shown in the confirmation)."""
     with transaction.atomic():
+        lock_servers(pool.scope.server_id)
+        current(AddressPool.objects.all(), pool, f"The address pool {pool}")
         plan = pool_delete_plan(pool=pool)
         _record(actor, "pool_delete", f"Deleted pool {pool} in {pool.scope.network}")
         pool.delete()

@@ -16,7 +16,10 @@ from ._base import (
     _candidate,
     _delete_peers,
     _record,
+    current,
+    lock_servers,
     peers_orphaned_by,
+    retry_on_deadlock,
 )
 
 
@@ -27,10 +30,13 @@ def scope_create_plan(*, server: DhcpServer, **fields: Unpack[ScopeFields]) -> S
     return scope
 
 
+@retry_on_deadlock
 def scope_create(
     *, server: DhcpServer, actor: Actor = None, **fields: Unpack[ScopeFields]
 ) -> Scope:
     with transaction.atomic():
+        # The server's lock first: the overlap check sees every scope saved before this one.
+        lock_servers(server)
         scope = scope_create_plan(server=server, **fields)
         scope.save()
         _record(actor, "scope_create", f"Created scope {scope.network} on {server}")
@@ -42,8 +48,11 @@ def scope_update_plan(*, scope: Scope, **fields: Unpack[ScopeFields]) -> Scope:
     return _candidate(scope, fields)
 
 
+@retry_on_deadlock
 def scope_update(*, scope: Scope, actor: Actor = None, **fields: Unpack[ScopeFields]) -> Scope:
     with transaction.atomic():
+        lock_servers(scope.server_id)
+        current(Scope.objects.all(), scope, "The scope")
         candidate = scope_update_plan(scope=scope, **fields)
         _adopt_values(scope, candidate, fields)
         _record(actor, "scope_update", f"Changed scope {scope.network} on {scope.server}")
@@ -55,9 +64,12 @@ def scope_delete_plan(*, scope: Scope) -> DeletePlan:
     return DeletePlan(scopes=[scope], pools=pools, peers=peers_orphaned_by(pools))
 
 
+@retry_on_deadlock
 def scope_delete(*, scope: Scope, actor: Actor = None) -> DeletePlan:
     """Delete a scope with its pools, and the peers only its pools referred to."""
     with transaction.atomic():
+        lock_servers(scope.server_id)
+        current(Scope.objects.all(), scope, f"The scope {scope}")
         plan = scope_delete_plan(scope=scope)
         _record(
             actor,

@@ -15,6 +15,8 @@ from ._base import (
     _adopt_values,
     _candidate,
     _record,
+    lock_servers,
+    retry_on_deadlock,
 )
 
 
@@ -25,6 +27,7 @@ def server_create_plan(**fields: Unpack[ServerFields]) -> DhcpServer:
     return server
 
 
+@retry_on_deadlock
 def server_create(*, actor: Actor = None, **fields: Unpack[ServerFields]) -> DhcpServer:
     with transaction.atomic():
         server = server_create_plan(**fields)
@@ -38,10 +41,12 @@ def server_update_plan(*, server: DhcpServer, **fields: Unpack[ServerFields]) ->
     return _candidate(server, fields)
 
 
+@retry_on_deadlock
 def server_update(
     *, server: DhcpServer, actor: Actor = None, **fields: Unpack[ServerFields]
 ) -> DhcpServer:
     with transaction.atomic():
+        lock_servers(server.pk)
         candidate = server_update_plan(server=server, **fields)
         _adopt_values(server, candidate, fields)
         _record(actor, "server_update", f"Changed server '{server.name}'")
@@ -56,8 +61,10 @@ def server_delete_plan(*, server: DhcpServer) -> DeletePlan:
     )
 
 
+@retry_on_deadlock
 def server_delete(*, server: DhcpServer, actor: Actor = None) -> DeletePlan:
     with transaction.atomic():
+        lock_servers(server)
         plan = server_delete_plan(server=server)
         _record(
             actor,

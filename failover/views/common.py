@@ -23,6 +23,7 @@ from django_htmx.http import (
     trigger_client_event,
 )
 
+from .. import services
 from ..models import AddressPool
 
 Crumbs = Sequence[tuple[str, str | None]]
@@ -117,6 +118,23 @@ def done(
     return trigger_client_event(response, "closeModal")
 
 
+def lost_race(exc: Exception) -> str:
+    """What changed meanwhile, when ``exc`` says the change lost a race to another one (a
+    lock it could not get, a row deleted meanwhile, a reference that appeared or vanished:
+    ``services.LOST_RACE_ERRORS``); any other error is raised again. Nothing was saved: the
+    service's transaction was rolled back."""
+    message = services.lost_race_message(exc)
+    if message is None:
+        raise exc
+    return message
+
+
+def conflict_status(request: HttpRequest) -> int:
+    """The status of a dialog shown again after a lost race: 409 for a plain page; 200 for
+    htmx, which swaps only a 2xx answer into the dialog (app.js turns others into an alert)."""
+    return 200 if is_htmx(request) else 409
+
+
 def form_dialog(
     request: HttpRequest,
     form: forms.BaseForm,
@@ -128,15 +146,25 @@ def form_dialog(
     breadcrumbs: Crumbs = (),
 ) -> HttpResponse:
     """The skeleton of every create and edit dialog: on a valid POST, ``save()`` calls the
-    service and answers; a ValidationError it raises goes onto the form beside its field;
-    otherwise (a GET, an invalid form) the dialog is shown with ``form``."""
+    service and answers; a ValidationError it raises goes onto the form beside its field; a
+    lost race (:func:`lost_race`) is said above the form; otherwise (a GET, an invalid form)
+    the dialog is shown with ``form``."""
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             return save()
         except ValidationError as error:
             add_service_errors(form, error)
+        except services.LOST_RACE_ERRORS as exc:
+            form.add_error(None, lost_race(exc))
+            status = conflict_status(request)
     return render_modal(
-        request, template_name, {"form": form, **context}, title=title, breadcrumbs=breadcrumbs
+        request,
+        template_name,
+        {"form": form, **context},
+        title=title,
+        breadcrumbs=breadcrumbs,
+        status=status,
     )
 
 
@@ -152,19 +180,25 @@ def delete_dialog(
 ) -> HttpResponse:
     """The skeleton of every delete confirmation: a GET shows what goes with the object
     (``plan()``, computed by the service that deletes); the POST calls ``delete()``; a
-    ValidationError it raises is shown in the dialog, with the plan as it is now."""
+    ValidationError it raises, or a lost race (:func:`lost_race`), is shown in the dialog,
+    with the plan as it is now."""
     error = None
+    status = 200
     if request.method == "POST":
         try:
             return delete()
         except ValidationError as exc:
             error = " ".join(exc.messages)
+        except services.LOST_RACE_ERRORS as exc:
+            error = lost_race(exc)
+            status = conflict_status(request)
     return render_modal(
         request,
         template_name,
         {**context, "plan": plan(), "error": error},
         title=title,
         breadcrumbs=breadcrumbs,
+        status=status,
     )
 
 

@@ -22,7 +22,7 @@ from ..dhcpd.check import CheckError, CheckResult, check_config
 from ..dhcpd.render import render_server
 from ..models import DhcpServer, Scope
 from ..versioning import cached, data_version
-from .common import done, is_htmx, render_modal
+from .common import conflict_status, done, is_htmx, lost_race, render_modal
 from .servers import server_crumbs
 
 # --- a server's configuration --------------------------------------------------------------
@@ -217,11 +217,15 @@ def relationship_list(request: HttpRequest) -> HttpResponse:
 def scope_migrate(request: HttpRequest, pk: int) -> HttpResponse:
     scope = get_object_or_404(Scope.objects.select_related("server"), pk=pk)
     error = None
+    status = 200
     if request.method == "POST":
         try:
             plan = services.scope_migrate_to_partner(scope=scope, actor=request.user)
         except ValidationError as exc:
             error = " ".join(exc.messages)
+        except services.LOST_RACE_ERRORS as exc:
+            error = lost_race(exc)
+            status = conflict_status(request)
         else:
             url = reverse("failover:scope_detail", args=[scope.pk])
             if plan.is_empty:
@@ -246,4 +250,5 @@ def scope_migrate(request: HttpRequest, pk: int) -> HttpResponse:
             (scope.network, reverse("failover:scope_detail", args=[scope.pk])),
             ("Migrate Scope to Failover Peer", None),
         ],
+        status=status,
     )

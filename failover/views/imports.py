@@ -37,7 +37,7 @@ from ..dhcpd.importer import ConfigImportError, ImportPlan, statement_diff
 from ..dhcpd.parser import ParseError, parse_text
 from ..dhcpd.tokenizer import decode_bytes
 from ..models import DhcpServer
-from .common import done, is_htmx
+from .common import conflict_status, done, is_htmx, lost_race
 from .servers import server_crumbs
 
 #: An import may create, change and delete all of these.
@@ -312,5 +312,9 @@ def _confirm(request: HttpRequest, server: DhcpServer) -> HttpResponse:
     except ParseError as exc:
         form = ImportForm(initial={"text": text})
         return _form_page(request, server, form, problems=_problems(exc, text, filename))
+    except services.LOST_RACE_ERRORS as exc:
+        form = ImportForm(initial={"text": text})
+        error = lost_race(exc)
+        return _form_page(request, server, form, error=error, status=conflict_status(request))
     url = reverse("failover:server_detail", args=[server.pk])
     return done(request, url, f"Imported {filename} into {server.name}: {plan.summary()}.")

@@ -18,7 +18,15 @@ from .. import services
 from ..access import login_required, permission_required
 from ..forms import FailoverPeerForm, PeerReplacementForm, instance_values
 from ..models import DhcpServer, FailoverPeer
-from .common import add_service_errors, form_dialog, is_htmx, post_data, render_modal
+from .common import (
+    add_service_errors,
+    conflict_status,
+    form_dialog,
+    is_htmx,
+    lost_race,
+    post_data,
+    render_modal,
+)
 from .pools import first_peer_note, peers_now_refer_message
 from .servers import server_crumbs
 
@@ -159,6 +167,7 @@ def peer_delete(request: HttpRequest, pk: int) -> HttpResponse:
     choose = plan.case == plan.CHOOSE
     form = PeerReplacementForm(post_data(request) if choose else None, others=plan.others)
     error = None
+    status = 200
     if request.method == "POST" and (not choose or form.is_valid()):
         replacement = form.cleaned_data["replacement"] if choose else None
         try:
@@ -168,6 +177,12 @@ def peer_delete(request: HttpRequest, pk: int) -> HttpResponse:
                 add_service_errors(form, exc)
             else:
                 error = " ".join(exc.messages)
+        except services.LOST_RACE_ERRORS as exc:
+            # Shown with the peers and pools as they are now (the choice is asked again).
+            error = lost_race(exc)
+            status = conflict_status(request)
+            plan = services.peer_delete_plan(peer=peer)
+            form = PeerReplacementForm(None, others=plan.others)
         else:
             moved = len(done_plan.pools)
             pools = f"{moved} address pool{'s' if moved != 1 else ''}"
@@ -193,4 +208,5 @@ def peer_delete(request: HttpRequest, pk: int) -> HttpResponse:
         },
         title=f"Delete Failover Peer {peer.name}",
         breadcrumbs=_crumbs(server, (f"Delete {peer.name}", None)),
+        status=status,
     )

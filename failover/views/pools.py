@@ -10,6 +10,8 @@ in hidden inputs (htmx) or the query string (plain pages).
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -22,7 +24,16 @@ from .. import services
 from ..access import permission_required
 from ..forms import FailoverPeerForm, PoolForm, instance_values
 from ..models import AddressPool, DhcpServer, Scope
-from .common import add_service_errors, delete_dialog, done, is_htmx, post_data, render_modal
+from .common import (
+    add_service_errors,
+    conflict_status,
+    delete_dialog,
+    done,
+    is_htmx,
+    lost_race,
+    post_data,
+    render_modal,
+)
 from .scopes import scope_crumbs
 
 POOL_DIALOG = "DHCP Address Pool"
@@ -71,7 +82,12 @@ def first_peer_note(server: DhcpServer) -> str | None:
 
 
 def _pool_dialog(
-    request: HttpRequest, scope: Scope, form: PoolForm, *, notice: str | None = None
+    request: HttpRequest,
+    scope: Scope,
+    form: PoolForm,
+    *,
+    notice: str | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     return render_modal(
         request,
@@ -85,6 +101,7 @@ def _pool_dialog(
         },
         title=POOL_DIALOG,
         breadcrumbs=[*scope_crumbs(scope), ("Create Address Pool", None)],
+        status=status,
     )
 
 
@@ -95,6 +112,7 @@ def _pool_edit_dialog(
     *,
     notice: str | None = None,
     confirmation: services.ConfirmationRequired | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     scope = pool.scope
     label = f"{pool.first_address}-{pool.last_address}"
@@ -112,6 +130,7 @@ def _pool_edit_dialog(
         },
         title=POOL_DIALOG,
         breadcrumbs=[*scope_crumbs(scope), (f"Address pool {label}", None)],
+        status=status,
     )
 
 
@@ -129,6 +148,7 @@ def _peer_dialog(
     first: str,
     last: str,
     pool: AddressPool | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     return render_modal(
         request,
@@ -146,6 +166,7 @@ def _peer_dialog(
         },
         title=PEER_DIALOG,
         breadcrumbs=[*scope_crumbs(scope), (POOL_DIALOG, None), (PEER_DIALOG, None)],
+        status=status,
     )
 
 
@@ -178,6 +199,7 @@ def pool_create(request: HttpRequest, pk: int) -> HttpResponse:
         return _pool_dialog(request, scope, form)
 
     form = PoolForm(request.POST, scope=scope, allow_new_peer=allow_new_peer)
+    status = 200
     if form.is_valid():
         data = form.cleaned_data
         if form.wants_new_peer:
@@ -192,11 +214,14 @@ def pool_create(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             add_service_errors(form, error)
+        except services.LOST_RACE_ERRORS as exc:
+            form.add_error(None, lost_race(exc))
+            status = conflict_status(request)
         else:
             peer = f" with failover peer {pool.failover_peer.name}" if pool.failover_peer else ""
             message = f"Created address pool {pool}{peer}."
             return done(request, scope_url_at(scope, pool.first_address), message, refresh=True)
-    return _pool_dialog(request, scope, form)
+    return _pool_dialog(request, scope, form, status=status)
 
 
 @permission_required("failover.add_failoverpeer")
@@ -219,6 +244,7 @@ def peer_create_for_pool(request: HttpRequest, pk: int) -> HttpResponse:
             .first()
         )
     form = FailoverPeerForm(post_data(request), server=scope.server)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             result = services.peer_create(
@@ -226,6 +252,9 @@ def peer_create_for_pool(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             add_service_errors(form, error)
+        except services.LOST_RACE_ERRORS as exc:
+            form.add_error(None, lost_race(exc))
+            status = conflict_status(request)
         else:
             notice = peers_now_refer_message(result)
             if not is_htmx(request):
@@ -242,7 +271,7 @@ def peer_create_for_pool(request: HttpRequest, pk: int) -> HttpResponse:
             pool.refresh_from_db()  # the first-peer rule may have changed it
             pool_form = PoolForm(instance=pool, scope=scope, initial=initial)
             return _pool_edit_dialog(request, pool, pool_form, notice=notice)
-    return _peer_dialog(request, scope, form, first, last, pool)
+    return _peer_dialog(request, scope, form, first, last, pool, status=status)
 
 
 @permission_required("failover.change_addresspool")
@@ -258,9 +287,12 @@ def pool_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = PoolForm(instance=pool, scope=scope, allow_new_peer=allow_new_peer, initial=initial)
         return _pool_edit_dialog(request, pool, form)
 
-    stored = AddressPool.objects.select_related("scope__server").get(pk=pool.pk)
+    stored = AddressPool.objects.select_related("scope__server").filter(pk=pool.pk).first()
+    if stored is None:  # deleted since the line above
+        stored = copy.copy(pool)
     form = PoolForm(request.POST, instance=pool, scope=scope, allow_new_peer=allow_new_peer)
     confirmation = None
+    status = 200
     if form.is_valid():
         data = form.cleaned_data
         if form.wants_new_peer:
@@ -278,13 +310,16 @@ def pool_edit(request: HttpRequest, pk: int) -> HttpResponse:
             confirmation = exc
         except ValidationError as error:
             add_service_errors(form, error)
+        except services.LOST_RACE_ERRORS as exc:
+            form.add_error(None, lost_race(exc))
+            status = conflict_status(request)
         else:
             message = f"Saved address pool {pool}."
             for peer in result.deleted_peers:
                 message += f" Deleted failover peer {peer.name}: no address pool referred to it."
             return done(request, scope_url_at(scope, pool.first_address), message, refresh=True)
     # The form changed ``pool`` in memory; the dialog names the pool as it is stored.
-    return _pool_edit_dialog(request, stored, form, confirmation=confirmation)
+    return _pool_edit_dialog(request, stored, form, confirmation=confirmation, status=status)
 
 
 @permission_required("failover.delete_addresspool")
