@@ -176,6 +176,10 @@ class DhcpServerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 @admin.register(Scope)
 class ScopeAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     list_display = ("network", "name", "server", "pool_count", "routers", "domain_name")
+    # Numeric order over all servers, from an index: a page of 50 costs 50 rows, not a sort
+    # of every scope (the cost follows the page, as the app's own pages).
+    ordering = ("first_int", "-last_int", "pk")
+    list_per_page = 50
     list_filter = ("server",)
     search_fields = ("network", "name", "domain_name", "server__name")
     list_select_related = ("server",)
@@ -321,6 +325,8 @@ class AddressPoolAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     form = AddressPoolAdminForm
     list_display = ("__str__", "scope", "server", "failover_peer", "size")
     list_display_links = ("__str__",)
+    ordering = ("first_int", "last_int", "pk")  # numeric, from an index (see ScopeAdmin)
+    list_per_page = 50
     list_filter = (
         ("scope__server", admin.RelatedFieldListFilter),
         ("failover_peer", PeerListFilter),

@@ -462,7 +462,10 @@ class Scope(models.Model):
 
     class Meta:
         ordering = ["server__name", "first_int", "-last_int"]
-        indexes = [models.Index(fields=["server", "first_int"], name="scope_server_numeric")]
+        indexes = [
+            models.Index(fields=["server", "first_int"], name="scope_server_numeric"),
+            models.Index(fields=["first_int", "last_int"], name="scope_numeric"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["server", "network"],
@@ -931,7 +934,10 @@ class AddressPool(models.Model):
 
     class Meta:
         ordering = ["scope__server__name", "scope__first_int", "first_int"]
-        indexes = [models.Index(fields=["scope", "first_int"], name="pool_scope_numeric")]
+        indexes = [
+            models.Index(fields=["scope", "first_int"], name="pool_scope_numeric"),
+            models.Index(fields=["first_int", "last_int"], name="pool_numeric"),
+        ]
         verbose_name = "address pool"
         constraints = [
             models.CheckConstraint(

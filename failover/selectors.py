@@ -12,6 +12,7 @@ queries of their own. Every read costs what the page shows, not what the databas
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -72,22 +73,29 @@ class ServerCounts:
 
 
 def server_counts(server: DhcpServer) -> ServerCounts:
-    """The exact numbers of a server's scopes, pools and peers (one query)."""
-    row = (
-        servers_with_counts()
-        .filter(pk=server.pk)
-        .values_list(
-            "scope_count",
-            "pool_count",
-            "peer_count",  # type: ignore[misc]  # annotations django-stubs does not follow
-        )[0]
-    )
-    return ServerCounts(*row)
+    """The exact numbers of a server's scopes, pools and peers (one query counting the
+    server's rows, kept per data version)."""
+
+    def compute() -> ServerCounts:
+        rows = servers_with_counts().filter(pk=server.pk)
+        return ServerCounts(
+            *rows.values_list(
+                "scope_count",
+                "pool_count",
+                "peer_count",  # type: ignore[misc]  # annotations django-stubs does not follow
+            )[0]
+        )
+
+    return cached(f"server-counts:{server.pk}", compute)
 
 
 def server_peers(server: DhcpServer) -> list[FailoverPeer]:
-    """A server's failover peers by name, each with ``pool_count``."""
-    return list(server.failover_peers.with_pool_counts().order_by("name"))
+    """A server's failover peers by name, each with ``pool_count`` (kept per data version:
+    counting a peer's pools reads all of them; the list is shared, read-only)."""
+    return cached(
+        f"server-peers:{server.pk}",
+        lambda: list(server.failover_peers.with_pool_counts().order_by("name")),
+    )
 
 
 # --- failover relationships ------------------------------------------------------------------
@@ -112,26 +120,53 @@ class ScopeFailover:
 
 @dataclass
 class ServerFailover:
-    """The relationships of one server with their pair check, and which of its scopes are
-    not finalized on the partner (in numeric order)."""
+    """The relationships of one server with their pair check, and, in numeric order, which
+    of its scopes are not finalized on the partner, which have failover pools, and which
+    are in each relationship (by the name of this server's failover peer)."""
 
     server_id: int
     relationships: list[pair.Relationship]
     not_finalized: dict[int, pair.Relationship] = field(default_factory=dict)
     not_finalized_ids: list[int] = field(default_factory=list)
+    failover_ids: list[int] = field(default_factory=list)
+    relationship_ids: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
     def compute(cls, server: DhcpServer) -> ServerFailover:
         rels = pair.relationships(server=server)
         flagged = pair.not_finalized_scopes(rels)
-        rows = {}
+        keys: dict[int, tuple[int, str]] = {}  # scope pk -> numeric order
+        by_peer: dict[str, set[int]] = {}  # the server's peer name -> its scopes in the rel.
+        with_pools: set[int] = set()  # scopes with failover pools on this server
         for rel in rels:
+            mine = rel.primary_server is not None and rel.primary_server.pk == server.pk
+            peer = rel.primary_peer if mine else rel.secondary_peer
             for rs in rel.scopes:
-                for scope in (rs.primary_scope, rs.secondary_scope):
-                    if scope is not None and scope.server_id == server.pk and scope.pk in flagged:
-                        rows[scope.pk] = (scope.first_int or 0, scope.network)
-        ids = sorted(rows, key=lambda pk: rows[pk])
-        return cls(server.pk, rels, {pk: flagged[pk] for pk in ids}, ids)
+                scope, ranges = (
+                    (rs.primary_scope, rs.primary_ranges)
+                    if mine
+                    else (rs.secondary_scope, rs.secondary_ranges)
+                )
+                if scope is None:
+                    continue
+                keys[scope.pk] = (scope.first_int or 0, scope.network)
+                if peer is not None:
+                    by_peer.setdefault(peer.name, set()).add(scope.pk)
+                if ranges:
+                    with_pools.add(scope.pk)
+
+        def ordered(ids: Iterable[int]) -> list[int]:
+            return sorted(ids, key=lambda pk: keys[pk])
+
+        flagged_here = ordered(pk for pk in flagged if pk in keys)
+        return cls(
+            server.pk,
+            rels,
+            {pk: flagged[pk] for pk in flagged_here},
+            flagged_here,
+            ordered(with_pools),
+            {name: ordered(ids) for name, ids in by_peer.items()},
+        )
 
 
 def server_failover(server: DhcpServer) -> ServerFailover:
@@ -222,25 +257,32 @@ def server_scopes(
     :data:`SHOW_CHOICES`; ``relationship`` keeps the scopes whose pools refer to that
     failover peer. Unknown values show everything rather than fail."""
     failover = server_failover(server)
-    scopes = _search(server, Scope.objects.filter(server=server), query)
-    failover_pools = AddressPool.objects.filter(scope=OuterRef("pk"), failover_peer__isnull=False)
-    if relationship:
-        scopes = scopes.filter(Exists(failover_pools.filter(failover_peer__name=relationship)))
-    if show == "failover":
-        scopes = scopes.filter(Exists(failover_pools))
-    elif show == "no-failover":
-        scopes = scopes.exclude(Exists(failover_pools))
-    elif show != "not-finalized":
+    if show not in {value for value, _ in SHOW_CHOICES}:
         show = ""
+    scopes = _search(server, Scope.objects.filter(server=server), query)
     pools = Prefetch(
         "pools",
         queryset=AddressPool.objects.select_related("failover_peer").order_by("first_int"),
     )
-    if show == "not-finalized":
-        # The flagged scopes come from the pair check (kept per data version), already in
-        # numeric order; SQL narrows them only when a search or relationship is given.
-        ids = failover.not_finalized_ids
-        if query or relationship:
+    if relationship or show in ("failover", "not-finalized"):
+        # Which scopes have failover pools, of which peer, and which are not finalized is
+        # known from the pair check (kept per data version), already in numeric order: the
+        # page takes its slice of those ids; SQL narrows them only for a search.
+        with_pools = set(failover.failover_ids)
+        if relationship:
+            ids = failover.relationship_ids.get(relationship, [])
+        elif show == "not-finalized":
+            ids = failover.not_finalized_ids
+        else:
+            ids = failover.failover_ids
+        if show == "failover":
+            ids = [pk for pk in ids if pk in with_pools]
+        elif show == "no-failover":
+            ids = [pk for pk in ids if pk not in with_pools]
+        elif show == "not-finalized":
+            flagged = set(failover.not_finalized_ids)
+            ids = [pk for pk in ids if pk in flagged]
+        if query:
             wanted = set(scopes.values_list("pk", flat=True))
             ids = [pk for pk in ids if pk in wanted]
         id_page = Paginator(ids, per_page).get_page(page)
@@ -249,6 +291,11 @@ def server_scopes(
         listed = [found[pk] for pk in id_page.object_list if pk in found]
         current: Page[Any] = id_page
     else:
+        if show == "no-failover":
+            failover_pools = AddressPool.objects.filter(
+                scope=OuterRef("pk"), failover_peer__isnull=False
+            )
+            scopes = scopes.exclude(Exists(failover_pools))
         ordered = scopes.order_by("first_int", "-last_int", "pk").prefetch_related(pools)
         current = Paginator(ordered, per_page).get_page(page)
         listed = list(current.object_list)

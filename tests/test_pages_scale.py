@@ -289,3 +289,17 @@ def test_server_page_links(editor_client, server, scope, pool, primary_peer):
     for name in ("pool_edit", "pool_delete"):
         assert f'href="{reverse(f"failover:{name}", args=[pool.pk])}"' in scope_html
     assert 'href=""' not in scope_html and 'hx-get=""' not in scope_html
+
+
+def test_import_preview_lists_a_few_scope_findings(editor_client, db):
+    """Importing a small file into a server whose partner has many scopes: the preview
+    names five findings of single scopes and counts the rest (its size follows the file)."""
+    a, _ = import_pair(40)
+    response = editor_client.post(
+        reverse("failover:server_import", args=[a.pk]),
+        {"step": "preview", "text": generate(3, "primary")},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('data-testid="import-finding"') == 5
+    assert "… and 32 more scopes not finalized" in html
