@@ -960,6 +960,8 @@ class AddressPool(models.Model):
 
     @property
     def size(self) -> int:
+        if self.first_int is not None and self.last_int is not None:  # set with the addresses
+            return self.last_int - self.first_int + 1
         return int(self.last_ip) - int(self.first_ip) + 1
 
     def contains(self, ip: ipaddress.IPv4Address) -> bool:

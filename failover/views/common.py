@@ -17,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django_htmx.http import (
     HttpResponseClientRedirect,
     HttpResponseClientRefresh,
@@ -24,7 +26,7 @@ from django_htmx.http import (
 )
 
 from .. import services
-from ..models import AddressPool
+from ..models import AddressPool, FailoverPeer
 
 Crumbs = Sequence[tuple[str, str | None]]
 
@@ -42,19 +44,39 @@ def permitted(user: Any, links: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(name for name, perms in links.items() if user.has_perms(perms))
 
 
+def peer_badge(peer: FailoverPeer | None) -> SafeString:
+    """A pool's failover peer as a badge: the one home of its markup, made once per pool in
+    Python (a scope's page shows it beside every address of the pool)."""
+    if peer is None:
+        return mark_safe(  # a constant
+            '<span class="badge text-bg-light border text-body-secondary" '
+            'data-testid="peer-badge">no failover peer</span>'
+        )
+    return format_html(
+        '<span class="badge text-bg-primary" data-testid="peer-badge" '
+        'title="Failover peer {} ({})">{}</span>',
+        peer.name,
+        peer.get_role_display(),
+        peer.name,
+    )
+
+
 @dataclass
 class PoolItem:
-    """A pool's row: the pool and its links."""
+    """A pool's row: the pool, its links and its peer's badge."""
 
     pool: AddressPool
     urls: dict[str, str]
+    badge: SafeString
 
 
 def pool_items(
     pools: Iterable[AddressPool], urls: PkUrls, names: tuple[str, ...]
 ) -> list[PoolItem]:
     """The rows of ``pools`` with the links ``names`` (see :func:`permitted`)."""
-    return [PoolItem(pool, urls.of(pool.pk, *names)) for pool in pools]
+    return [
+        PoolItem(pool, urls.of(pool.pk, *names), peer_badge(pool.failover_peer)) for pool in pools
+    ]
 
 
 class PkUrls:

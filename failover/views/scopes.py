@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import json
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
@@ -68,6 +69,12 @@ class AddressRow:
     pool_start: bool = False
     menu: list[dict[str, str]] | None = None
     create_url: str = ""
+    # What the template writes, made once per page (per pool for the pool's rows): a /24's
+    # page has 256 rows.
+    ip_text: str = ""
+    menu_json: str = ""
+    pool_label: str = ""
+    badge: str = ""
 
     @property
     def peer(self):
@@ -135,21 +142,27 @@ def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
     create_url = reverse("failover:pool_create", args=[scope.pk])
     pool_links = permitted(user, POOL_ROW_LINKS)
     urls = PkUrls(*pool_links)
-    pool_menus: dict[int, list[dict[str, str]]] = {}
+    pool_menus: dict[int, tuple[list[dict[str, str]], str]] = {}
     items = pool_items(pools, urls, pool_links)
+    by_pool = {item.pool.pk: item for item in items}
     for item in items:  # one menu per pool, shared by its rows
         menu = []
         if "edit" in item.urls:
             menu.append({"label": "Edit Address Pool", "url": item.urls["edit"]})
         if "delete" in item.urls:
             menu.append({"label": "Delete Address Pool", "url": item.urls["delete"]})
-        pool_menus[item.pool.pk] = menu
+        pool_menus[item.pool.pk] = (menu, json.dumps(menu) if menu else "")
     for row in rows:
-        row.create_url = f"{create_url}?{urlencode({'first': str(row.ip)})}"
+        row.ip_text = str(row.ip)
+        row.create_url = f"{create_url}?{urlencode({'first': row.ip_text})}"
         if row.state == "free" and can_add:
             row.menu = [{"label": "Create Address Pool", "url": row.create_url}]
+            row.menu_json = json.dumps(row.menu)
         elif row.state == "pool" and row.pool is not None:
-            row.menu = pool_menus[row.pool.pk]
+            row.menu, row.menu_json = pool_menus[row.pool.pk]
+            item = by_pool[row.pool.pk]
+            row.pool_label = f"{row.pool.first_address}–{row.pool.last_address}"
+            row.badge = item.badge
         else:
             row.menu = []
 
