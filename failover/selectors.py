@@ -118,6 +118,69 @@ class ScopeFailover:
         return self.partner_managed and self.scope.finalized
 
 
+@dataclass(frozen=True)
+class RelationshipView:
+    """What the pages show of a relationship: its two sides, the findings of the relationship
+    itself, the first few findings of single scopes, and its numbers.
+
+    This, not the pair check's :class:`~failover.dhcpd.pair.Relationship` (one object per
+    scope and per finding), is what is kept per data version: a handful of objects, so
+    Python's cycle collector has nothing large to walk on every full collection (with
+    20,000 kept scopes it paused requests for up to 200 ms)."""
+
+    FIRST = 5  # findings of single scopes named on the pages; the rest are counted
+
+    name: str
+    primary_server: DhcpServer | None
+    primary_peer: FailoverPeer | None
+    secondary_server: DhcpServer | None
+    secondary_peer: FailoverPeer | None
+    scope_count: int
+    not_finalized_count: int
+    other_findings: tuple[pair.Finding, ...]
+    first_scope_findings: tuple[pair.Finding, ...]
+    scope_finding_count: int
+
+    @classmethod
+    def of(cls, rel: pair.Relationship) -> RelationshipView:
+        scope_findings = rel.scope_findings
+        managed = rel.primary_server is not None and rel.secondary_server is not None
+        return cls(
+            name=rel.name,
+            primary_server=rel.primary_server,
+            primary_peer=rel.primary_peer,
+            secondary_server=rel.secondary_server,
+            secondary_peer=rel.secondary_peer,
+            scope_count=len(rel.scopes),
+            not_finalized_count=len(rel.not_finalized) if managed else 0,
+            other_findings=tuple(rel.other_findings),
+            first_scope_findings=tuple(scope_findings[: cls.FIRST]),
+            scope_finding_count=len(scope_findings),
+        )
+
+    @property
+    def finding_count(self) -> int:
+        return self.scope_finding_count + len(self.other_findings)
+
+    @property
+    def ok(self) -> bool:
+        return not self.finding_count
+
+    @property
+    def more_scope_findings(self) -> int:
+        return self.scope_finding_count - len(self.first_scope_findings)
+
+    @property
+    def first_severity(self) -> str:
+        """The severity of the first finding (the badge's colour), or "" when none."""
+        first = (*self.other_findings, *self.first_scope_findings)[:1]
+        return first[0].severity if first else ""
+
+    @property
+    def servers(self) -> list[DhcpServer]:
+        return [s for s in (self.primary_server, self.secondary_server) if s is not None]
+
+
 @dataclass
 class ServerFailover:
     """The relationships of one server with their pair check, and, in numeric order, which
@@ -125,8 +188,8 @@ class ServerFailover:
     are in each relationship (by the name of this server's failover peer)."""
 
     server_id: int
-    relationships: list[pair.Relationship]
-    not_finalized: dict[int, pair.Relationship] = field(default_factory=dict)
+    relationships: list[RelationshipView]
+    not_finalized: dict[int, str] = field(default_factory=dict)  # scope pk -> relationship
     not_finalized_ids: list[int] = field(default_factory=list)
     failover_ids: list[int] = field(default_factory=list)
     relationship_ids: dict[str, list[int]] = field(default_factory=dict)
@@ -161,8 +224,8 @@ class ServerFailover:
         flagged_here = ordered(pk for pk in flagged if pk in keys)
         return cls(
             server.pk,
-            rels,
-            {pk: flagged[pk] for pk in flagged_here},
+            [RelationshipView.of(rel) for rel in rels],
+            {pk: flagged[pk].name for pk in flagged_here},
             flagged_here,
             ordered(with_pools),
             {name: ordered(ids) for name, ids in by_peer.items()},
@@ -219,7 +282,8 @@ class ScopeListing:
     def matching(self) -> int:
         return self.page.paginator.count
 
-    def not_finalized_in(self, scope: Scope) -> pair.Relationship | None:
+    def not_finalized_in(self, scope: Scope) -> str | None:
+        """The name of the relationship in which ``scope`` is not finalized, or None."""
         return self.failover.not_finalized.get(scope.pk)
 
 
@@ -305,38 +369,8 @@ def server_scopes(
 # --- the Failover Relationships page -------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RelationshipSummary:
-    """A relationship in numbers, for the list of all relationships."""
-
-    relationship: pair.Relationship
-    scope_count: int
-    not_finalized_count: int
-    scope_finding_count: int
-    other_findings: list[pair.Finding]
-
-    @property
-    def finding_count(self) -> int:
-        return self.scope_finding_count + len(self.other_findings)
-
-
-def relationship_summaries() -> list[RelationshipSummary]:
+def relationship_summaries() -> list[RelationshipView]:
     """Every relationship with its numbers of scopes and findings (per data version)."""
-
-    def compute() -> list[RelationshipSummary]:
-        out = []
-        for rel in pair.relationships():
-            out.append(
-                RelationshipSummary(
-                    relationship=rel,
-                    scope_count=len(rel.scopes),
-                    not_finalized_count=len(rel.not_finalized)
-                    if rel.primary_server and rel.secondary_server
-                    else 0,
-                    scope_finding_count=len(rel.scope_findings),
-                    other_findings=rel.other_findings,
-                )
-            )
-        return out
-
-    return cached("relationship-summaries", compute)
+    return cached(
+        "relationship-summaries", lambda: [RelationshipView.of(r) for r in pair.relationships()]
+    )

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_http_methods
 
 from .. import selectors, services
 from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
-from ..dhcpd import pair
 from ..forms import ServerForm, instance_values
 from ..models import DhcpServer, Scope
 from .common import (
@@ -52,7 +51,7 @@ class ScopeCard:
     scope: Scope
     urls: dict[str, str]
     pools: list[PoolItem]
-    not_finalized_in: pair.Relationship | None
+    not_finalized_in: str | None  # the relationship's name
 
 
 def server_crumbs(server: DhcpServer | None = None) -> list[tuple[str, str | None]]:
