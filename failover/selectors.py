@@ -36,7 +36,7 @@ from .models import AddressPool, DhcpServer, FailoverPeer, Scope, ipv4_int
 from .validators import is_ipv4
 from .versioning import cached
 
-SCOPES_PER_PAGE = 100
+SCOPES_PER_PAGE = 50
 
 
 # --- servers -------------------------------------------------------------------------------

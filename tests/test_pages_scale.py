@@ -1,4 +1,4 @@
-"""Pages whose cost follows what they show: the server page (100 scopes a page, search,
+"""Pages whose cost follows what they show: the server page (50 scopes a page, search,
 filters, exact counts), the scope page (one network's worth of rows), the relationships page
 (numbers and links), numeric order on every database, and the queries at 10 and 1,000
 scopes. Performance itself is measured by bench/pages_bench.py, not here."""
@@ -106,16 +106,17 @@ def pair_250(db):
     return import_pair(250)
 
 
-def test_server_page_shows_100_scopes_a_page_with_exact_counts(editor_client, pair_250):
+def test_server_page_shows_a_page_of_scopes_with_exact_counts(editor_client, pair_250):
     a, _ = pair_250
+    assert selectors.SCOPES_PER_PAGE == 50
     url = reverse("failover:server_detail", args=[a.pk])
     html = get(editor_client, url)
-    assert len(cards(html)) == 100
+    assert len(cards(html)) == 50
     assert cards(html)[:3] == ["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"]
     counts = html[html.index('data-testid="server-counts"') :]
     assert "250 scopes · 250 address pools" in counts and "1 failover peer" in counts
-    assert "Scopes 1–100 of 250" in html
-    last = get(editor_client, url + "?page=3")
+    assert "Scopes 1–50 of 250" in html
+    last = get(editor_client, url + "?page=5")
     assert len(cards(last)) == 50 and cards(last)[-1] == "10.0.249.0/24"
     assert cards(get(editor_client, url + "?page=99")) == cards(last)  # past the end: last
     assert cards(get(editor_client, url + "?page=x")) == cards(html)  # nonsense: first
@@ -153,7 +154,7 @@ def test_server_page_filters(editor_client, pair_250):
     url = reverse("failover:server_detail", args=[a.pk])
     plain = services.scope_create(server=a, network="172.16.0.0/24")
     assert cards(get(editor_client, f"{url}?show=no-failover")) == ["172.16.0.0/24"]
-    assert "Scopes 1–100 of 250 matching (251 in all)" in get(editor_client, f"{url}?show=failover")
+    assert "Scopes 1–50 of 250 matching (251 in all)" in get(editor_client, f"{url}?show=failover")
     assert cards(get(editor_client, f"{url}?show=not-finalized")) == []
     # Two scopes stop being finalized: one loses its pool on the partner, one differs.
     b_scopes = {s.network: s for s in Scope.objects.filter(server=b)}
@@ -169,7 +170,7 @@ def test_server_page_filters(editor_client, pair_250):
     assert cards(get(editor_client, f"{url}?relationship=fo-bench&q=10.0.7.")) == ["10.0.7.0/24"]
     assert cards(get(editor_client, f"{url}?relationship=other&q=10.0.7.")) == []
     assert plain.pk  # unknown filters show everything rather than fail:
-    assert len(cards(get(editor_client, f"{url}?show=bogus"))) == 100
+    assert len(cards(get(editor_client, f"{url}?show=bogus"))) == 50
 
 
 def test_server_page_lists_a_few_scope_findings_and_links_to_all(editor_client, pair_250):

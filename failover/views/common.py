@@ -81,7 +81,7 @@ def pool_items(
 
 class PkUrls:
     """URLs of many objects of one page: ``reverse()`` once per URL name, then string
-    formatting per object (a page of 100 scopes has over a thousand links, and each
+    formatting per object (a page of 50 scopes has hundreds of links, and each
     ``reverse()`` walks the resolver)."""
 
     _MARK = "2147483647"

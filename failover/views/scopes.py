@@ -11,7 +11,9 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.html import conditional_escape, escape
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from .. import selectors, services
@@ -104,6 +106,51 @@ def address_rows(
     return rows
 
 
+_STATE_BADGES = {
+    "network": '<span class="badge text-bg-secondary">network</span>',
+    "broadcast": '<span class="badge text-bg-secondary">broadcast</span>',
+    "pool": '<span class="badge text-bg-primary">in pool</span>',
+    "free": '<span class="badge text-bg-success">free</span>',
+}
+_ROW = (
+    '<tr class="state-{state}{start}" data-testid="address-{ip}" data-ip="{ip}" '
+    'data-state="{state}"{menu}><td class="ip">{ip}</td><td>{badge}</td>'
+    '<td class="mono small">{label}</td><td>{peer}</td>'
+    '<td class="text-end text-nowrap">{action}</td></tr>\n'
+)
+_MENU = ' data-menu="{json}" data-menu-label="Address {ip}"'
+_ACTION = (
+    '<a class="btn btn-sm btn-link py-0 row-action" href="{url}" hx-get="{url}" '
+    'hx-target="#modal-content" title="Create Address Pool from {ip}">Create Address Pool</a>'
+)
+
+
+def rows_html(rows: list[AddressRow], *, can_add: bool) -> SafeString:
+    """The rows of the address table as HTML: the one home of their markup.
+
+    Written here rather than in the template: a page has 256 rows, and the template engine
+    spent some 30 ms on them (a third of the page); one format per row takes 1 ms. Every
+    value is escaped (addresses and states are digits, dots and fixed words anyway)."""
+    out = []
+    for row in rows:
+        ip = escape(row.ip_text)
+        out.append(
+            _ROW.format(
+                state=row.state,
+                start=" pool-start" if row.pool_start else "",
+                ip=ip,
+                menu=_MENU.format(json=escape(row.menu_json), ip=ip) if row.menu_json else "",
+                badge=_STATE_BADGES[row.state],
+                label=escape(row.pool_label),
+                peer=conditional_escape(row.badge),
+                action=_ACTION.format(url=escape(row.create_url), ip=ip)
+                if row.state == "free" and can_add
+                else "",
+            )
+        )
+    return mark_safe("".join(out))  # every part above is escaped or a constant
+
+
 def _page_number(request: HttpRequest, addresses: AddressRange) -> tuple[int | str, str | None]:
     """The page asked for: ?page=N, or the page holding ?ip=<address>."""
     wanted = request.GET.get("ip", "").strip()
@@ -179,6 +226,7 @@ def scope_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=2)),
             "rows": rows,
+            "rows_html": rows_html(rows, can_add=can_add),
             "ip_error": ip_error,
             "ip_query": request.GET.get("ip", ""),
             "stats": {"usable": usable, "in_pools": in_pools, "free": usable - in_pools},

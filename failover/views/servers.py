@@ -94,7 +94,7 @@ def server_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A server: its numbers, relationships and failover peers, and one page of its scopes
-    (searched and filtered in the query string; 100 a page)."""
+    (searched and filtered in the query string; 50 a page)."""
     server = get_object_or_404(DhcpServer, pk=pk)
     listing = selectors.server_scopes(
         server,
