@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from failover import services
 from failover.dhcpd.check import check_config
 from failover.dhcpd.render import render_server
+from failover.models import Scope
 from tests.dhcpd.conftest import build_pair
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +133,24 @@ def test_check_failover_exit_status_of_the_real_command(tmp_path):
         [*manage, "check_failover"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert passing.returncode == 0, passing.stderr
+
+
+def test_render_data_that_bypassed_validation_is_a_message_not_a_traceback(tmp_path, scope):
+    """Stored data that cannot be written safely (changed with raw SQL, past every rule):
+    the command says why and exits 1, for one server and with --all (the others are still
+    written)."""
+    services.server_create(name="dhcp-ok", address="192.0.2.9")
+    Scope.objects.filter(pk=scope.pk).update(routers="10.10.0.1\nbogus")
+    with pytest.raises(CommandError) as info:
+        call_command("render_dhcpd", scope.server.name, stdout=StringIO())
+    assert str(info.value).startswith(f"The configuration of {scope.server.name} cannot be")
+    assert info.value.returncode == 1
+    err = StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command(
+            "render_dhcpd", "--all", "--output-dir", str(tmp_path), stdout=StringIO(), stderr=err
+        )
+    assert f"Not rendered, or rejected by dhcpd -t: {scope.server.name}" in str(info.value)
+    assert "cannot be rendered" in err.getvalue()
+    assert (tmp_path / "dhcp-ok.conf").exists()
+    assert not (tmp_path / f"{scope.server.name}.conf").exists()

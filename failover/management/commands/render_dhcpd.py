@@ -17,6 +17,15 @@ from failover.dhcpd.render import render_server
 from failover.models import DhcpServer
 
 
+def _render(server: DhcpServer) -> tuple[str, str | None]:
+    """The text, or the reason it cannot be written: stored data that bypassed validation
+    (raw SQL) gives a message and exit status 1, never a traceback."""
+    try:
+        return render_server(server), None
+    except ValueError as exc:
+        return "", f"The configuration of {server.name} cannot be rendered: {exc}"
+
+
 class Command(BaseCommand):
     help = "Render the dhcpd.conf of a DHCP server (or of all servers with --all)."
 
@@ -45,7 +54,9 @@ class Command(BaseCommand):
             server = DhcpServer.objects.get(name=options["server"])
         except DhcpServer.DoesNotExist:
             raise CommandError(f"No DHCP server named '{options['server']}'.") from None
-        text = render_server(server)
+        text, error = _render(server)
+        if error is not None:
+            raise CommandError(error)
         if options["output"]:
             Path(options["output"]).write_text(text, encoding="utf-8")
             self.stderr.write(f"Wrote {options['output']}")
@@ -58,14 +69,20 @@ class Command(BaseCommand):
         directory.mkdir(parents=True, exist_ok=True)
         failed = []
         for server in DhcpServer.objects.order_by("name"):
-            text = render_server(server)
+            text, error = _render(server)
+            if error is not None:
+                self.stderr.write(error)
+                failed.append(server.name)
+                continue
             path = directory / f"{server.name}.conf"  # names are letters, digits, - _ . only
             path.write_text(text, encoding="utf-8")
             self.stdout.write(f"Wrote {path}")
             if check and not self._check(server, text):
                 failed.append(server.name)
         if failed:
-            raise CommandError(f"dhcpd -t rejects the configuration of: {', '.join(failed)}")
+            raise CommandError(
+                f"Not rendered, or rejected by dhcpd -t: {', '.join(failed)} (see above)."
+            )
 
     def _check(self, server: DhcpServer, text: str) -> bool:
         result = check_config(text)
