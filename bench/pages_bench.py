@@ -12,7 +12,7 @@ measured requests, the response size, the number of SQL queries of one request, 
 p50 of this process's CPU time per request (Python's share, not the database's: steadier
 than wall time on a busy machine). Pages
 over the issue's targets (p95 100 ms, HTML 500 KB) are marked ``!``. ``--no-cache`` empties
-the kept results (failover/versioning.py) and Django's cache before every request: the cost
+the kept results (failover/versioning.py) before every request: the cost
 of the first request after any change of the data. ``--budget``
 bounds the time spent on a slow page: after 3 requests, it stops once they took that long.
 
@@ -127,7 +127,6 @@ def measure(
     no_cache: bool,
     budget: float | None = None,
 ):
-    from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -141,7 +140,6 @@ def measure(
 
     def once() -> tuple[float, int, int]:
         if no_cache:
-            cache.clear()
             versioning.clear()
         started, cpu_started = time.perf_counter(), time.process_time()
         if page.method == "POST":

@@ -177,17 +177,6 @@ DHCPD_IMPORT_MAX_BYTES = int(os.environ.get("DHCPD_IMPORT_MAX_BYTES", str(8 * 10
 # for the rest of the form). Larger requests get a clear message, not a 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = DHCPD_IMPORT_MAX_BYTES + 256 * 1024
 
-# Derived results that cost as much as the database is large (a rendered dhcpd.conf, the
-# pair check) are cached under the data version (failover/versioning.py), so a stale entry
-# is never read: a per-process memory cache is enough, also with several app servers.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "dhcpadmin",
-        "OPTIONS": {"MAX_ENTRIES": 1000},
-    }
-}
-
 
 # --- HTTPS and security headers (production; see README "Production settings") -------------
 # Off unless set, so development and the tests run over plain HTTP. Behind a proxy that

@@ -187,7 +187,6 @@ class ServerFailover:
     of its scopes are not finalized on the partner, which have failover pools, and which
     are in each relationship (by the name of this server's failover peer)."""
 
-    server_id: int
     relationships: list[RelationshipView]
     not_finalized: dict[int, str] = field(default_factory=dict)  # scope pk -> relationship
     not_finalized_ids: list[int] = field(default_factory=list)
@@ -223,7 +222,6 @@ class ServerFailover:
 
         flagged_here = ordered(pk for pk in flagged if pk in keys)
         return cls(
-            server.pk,
             [RelationshipView.of(rel) for rel in rels],
             {pk: flagged[pk].name for pk in flagged_here},
             flagged_here,
@@ -236,11 +234,6 @@ def server_failover(server: DhcpServer) -> ServerFailover:
     """The relationships of ``server`` (from it and its partners only), kept per data
     version: one cheap query when nothing changed since the last request."""
     return cached(f"server-failover:{server.pk}", lambda: ServerFailover.compute(server))
-
-
-def all_relationships() -> list[pair.Relationship]:
-    """Every relationship with its pair check, kept per data version."""
-    return cached("relationships", pair.relationships)
 
 
 def scope_failover(scope: Scope) -> ScopeFailover | None:

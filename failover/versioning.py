@@ -5,9 +5,9 @@ that changes the data (``failover.services``: the pages, the admin, the commands
 importer all go through them). The newest record therefore names the state of the data:
 when it is the same, everything derived from the data (a rendered dhcpd.conf, the pair
 check of a relationship) is the same too. Results that cost as much as the database is
-large are kept in Django's cache under that version, so a page pays for them once per
-change, not once per request, and every app server sees a change at its next request
-(the version is read from the shared database, the cache may be per process).
+large are kept under that version, so a page pays for them once per change, not once per
+request, and every app server sees a change at its next request (the version is read from
+the shared database; the kept results are per process).
 
 The version is the newest record's id *and* its creation time: ids alone can be reused
 after a rolled-back transaction on SQLite (tests do that all the time).

@@ -40,15 +40,11 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with an empty cache (derived results are kept per data version)."""
-    from django.core.cache import cache
-
+    """Each test starts with no kept results (derived results are kept per data version)."""
     from failover import versioning
 
-    cache.clear()
     versioning.clear()
     yield
-    cache.clear()
     versioning.clear()
 
 
