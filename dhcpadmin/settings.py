@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",
+    "django_tasks",
+    "django_tasks_db",
     "failover",
 ]
 
@@ -193,3 +195,13 @@ SECURE_PROXY_SSL_HEADER = tuple(_proxy_header) if len(_proxy_header) == 2 else N
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
+
+
+# Secrets at rest (OMAPI keys, SSH keys): Fernet keys, the first encrypts (failover/crypto.py).
+DHCPADMIN_ENCRYPTION_KEYS = [
+    k for k in os.environ.get("DHCPADMIN_ENCRYPTION_KEY", "").split(",") if k.strip()
+]
+
+# Background work (polling, deploys): django-tasks with its database backend, so the queue
+# lives in the same database (SQLite or PostgreSQL) and `manage.py db_worker` runs it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -18,6 +18,13 @@ from django_htmx.http import HttpResponseClientRedirect
 
 View = Callable[..., HttpResponse]
 
+#: The group the app creates (after every migrate) for the people who act on the running
+#: servers: partner-down and deploys. Plain editors are not in it.
+OPERATORS_GROUP = "Operators"
+OPERATE_FAILOVER = "failover.operate_failover"
+DEPLOY_SERVER = "failover.deploy_server"
+OPERATOR_PERMISSIONS = (OPERATE_FAILOVER, DEPLOY_SERVER)
+
 #: Migrate Scope to Failover Peer creates, changes and deletes peers, scopes and pools.
 MIGRATE_PERMISSIONS = (
     "failover.add_failoverpeer",
@@ -58,3 +65,14 @@ def permission_required(*perms: str) -> Callable[[View], View]:
         return login_required(checked)
 
     return decorator
+
+
+def ensure_operators_group(**kwargs: object) -> None:
+    """post_migrate: the Operators group exists and has exactly the operator permissions
+    (and keeps whatever else an admin gave it)."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=OPERATORS_GROUP)
+    codenames = [perm.split(".", 1)[1] for perm in OPERATOR_PERMISSIONS]
+    perms = Permission.objects.filter(content_type__app_label="failover", codename__in=codenames)
+    group.permissions.add(*perms)

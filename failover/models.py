@@ -301,6 +301,12 @@ class DhcpServer(models.Model):
         ordering = ["name"]
         verbose_name = "DHCP server"
         constraints = [limit_constraint("server", "omapi_port", "The OMAPI port")]
+        # Operations on the running servers, given to the Operators group (failover/access.py),
+        # not to every user who may edit the model.
+        permissions = [
+            ("operate_failover", "Can change the live failover state (partner-down)"),
+            ("deploy_server", "Can deploy configurations to the running servers"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -17,7 +17,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 
-apt_install_missing isc-dhcp-server isc-dhcp-client iproute2 chromium postgresql
+apt_install_missing isc-dhcp-server isc-dhcp-client iproute2 chromium postgresql \
+    kea-dhcp4-server kea-ctrl-agent openssh-server
 ensure_venv dev
 start_postgres
 

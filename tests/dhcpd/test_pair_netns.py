@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -35,8 +32,9 @@ import pytest
 
 from failover.dhcpd.check import check_config
 from failover.dhcpd.render import render_server
-from tests.conftest import require, require_binary
+from tests.conftest import require_binary
 from tests.dhcpd.conftest import build_pair
+from tests.netns import Lab, log_tail, netns_lab
 
 pytestmark = [pytest.mark.dhcpd, pytest.mark.netns, pytest.mark.django_db]
 
@@ -47,85 +45,10 @@ STATE_WAIT = 60  # seconds until both report normal
 LEASE_WAIT = 60  # seconds until the client holds a lease
 
 
-class Lab:
-    """Namespaces and processes of one test; ``close()`` removes every one of them."""
-
-    def __init__(self, workdir: Path):
-        self.workdir = workdir
-        suffix = secrets.token_hex(3)
-        self.ns = {side: f"dhcpadmin-{side}-{suffix}" for side in ("a", "b", "c")}
-        self.created: list[str] = []
-        self.procs: list[tuple[subprocess.Popen, object]] = []
-
-    def ip(self, *args: str) -> None:
-        subprocess.run(["ip", *args], check=True, capture_output=True, timeout=20)
-
-    def exec(self, side: str, *cmd: str) -> list[str]:
-        return ["ip", "netns", "exec", self.ns[side], *cmd]
-
-    def build(self) -> None:
-        a, b, c = self.ns["a"], self.ns["b"], self.ns["c"]
-        for ns in (a, b, c):
-            self.ip("netns", "add", ns)
-            self.created.append(ns)
-            self.ip("-n", ns, "link", "set", "lo", "up")
-        self.ip("link", "add", "fo0", "netns", a, "type", "veth", "peer", "name", "fo0", "netns", b)
-        self.ip("link", "add", "lan0", "netns", a, "type", "veth", "peer", "name", "pa", "netns", c)
-        self.ip("link", "add", "lan0", "netns", b, "type", "veth", "peer", "name", "pb", "netns", c)
-        for ns, fo, lan in (
-            (a, "10.99.0.1/24", "10.99.1.1/24"),
-            (b, "10.99.0.2/24", "10.99.1.2/24"),
-        ):
-            self.ip("-n", ns, "addr", "add", fo, "dev", "fo0")
-            self.ip("-n", ns, "addr", "add", lan, "dev", "lan0")
-            self.ip("-n", ns, "link", "set", "fo0", "up")
-            self.ip("-n", ns, "link", "set", "lan0", "up")
-        self.ip("-n", c, "link", "add", "br0", "type", "bridge", "stp_state", "0")
-        for port in ("pa", "pb"):
-            self.ip("-n", c, "link", "set", port, "master", "br0")
-            self.ip("-n", c, "link", "set", port, "up")
-        self.ip("-n", c, "link", "set", "br0", "up")
-
-    def start(self, side: str, cmd: list[str], log_name: str) -> subprocess.Popen:
-        log = open(self.workdir / log_name, "wb")  # noqa: SIM115 - closed in close()
-        proc = subprocess.Popen(
-            self.exec(side, *cmd), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.procs.append((proc, log))
-        return proc
-
-    def close(self) -> None:
-        for proc, log in reversed(self.procs):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)  # its own session: only what we started
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=10)
-            log.close()
-        for ns in reversed(self.created):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
-        self.created.clear()
-
-
 @pytest.fixture
 def lab(tmp_path):
-    require(os.geteuid() == 0, "root (for ip netns)")
-    for name in ("ip", "dhcpd", "dhclient"):
-        require_binary(name)
-    lab = Lab(tmp_path)
-    try:
-        lab.build()
-    except subprocess.CalledProcessError as exc:
-        lab.close()
-        require(False, f"network namespaces ({exc.stderr.decode(errors='replace').strip()})")
-    try:
+    with netns_lab(tmp_path, ("dhcpd", "dhclient")) as lab:
         yield lab
-    finally:
-        lab.close()
-        leftovers = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert not any(ns in leftovers for ns in lab.ns.values())
 
 
 def omapi_state(lab: Lab, side: str) -> dict:
@@ -148,11 +71,6 @@ def omapi_state(lab: Lab, side: str) -> dict:
         return json.loads(result.stdout)
     except json.JSONDecodeError:
         return {"error": result.stdout + result.stderr}
-
-
-def log_tail(lab: Lab, name: str) -> str:
-    path = lab.workdir / name
-    return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
 
 def test_pair_reaches_normal_and_serves_a_lease(lab):

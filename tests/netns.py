@@ -1,0 +1,120 @@
+"""Network-namespace lab shared by the tests that run real daemons (dhcpd pairs, OMAPI,
+SSH, Kea).
+
+``Lab`` creates namespaces with random names and the links between them, starts processes
+inside them in their own sessions, and ``close()`` stops every process it started and deletes
+every namespace it made, also when the test failed. ``netns_lab()`` is the context manager the
+fixtures use: it checks for root and the binaries first (``require``: skip locally, fail under
+CI=true), and asserts afterwards that no namespace of the lab is left.
+
+The standard topology of ``Lab.build()`` (no namespace has a default route, so no packet
+leaves them)::
+
+    ns a  fo0 10.99.0.1/24 ---- veth ---- fo0 10.99.0.2/24  ns b      (failover link)
+          lan0 10.99.1.1/24                lan0 10.99.1.2/24
+              |                                |
+             veth                             veth
+              |                                |
+    ns c      pa ---------- br0 (bridge) ------ pb
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.conftest import require, require_binary
+
+
+class Lab:
+    """Namespaces and processes of one test; ``close()`` removes every one of them."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        suffix = secrets.token_hex(3)
+        self.ns = {side: f"dhcpadmin-{side}-{suffix}" for side in ("a", "b", "c")}
+        self.created: list[str] = []
+        self.procs: list[tuple[subprocess.Popen, object]] = []
+
+    def ip(self, *args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True, timeout=20)
+
+    def exec(self, side: str, *cmd: str) -> list[str]:
+        return ["ip", "netns", "exec", self.ns[side], *cmd]
+
+    def build(self) -> None:
+        a, b, c = self.ns["a"], self.ns["b"], self.ns["c"]
+        for ns in (a, b, c):
+            self.ip("netns", "add", ns)
+            self.created.append(ns)
+            self.ip("-n", ns, "link", "set", "lo", "up")
+        self.ip("link", "add", "fo0", "netns", a, "type", "veth", "peer", "name", "fo0", "netns", b)
+        self.ip("link", "add", "lan0", "netns", a, "type", "veth", "peer", "name", "pa", "netns", c)
+        self.ip("link", "add", "lan0", "netns", b, "type", "veth", "peer", "name", "pb", "netns", c)
+        for ns, fo, lan in (
+            (a, "10.99.0.1/24", "10.99.1.1/24"),
+            (b, "10.99.0.2/24", "10.99.1.2/24"),
+        ):
+            self.ip("-n", ns, "addr", "add", fo, "dev", "fo0")
+            self.ip("-n", ns, "addr", "add", lan, "dev", "lan0")
+            self.ip("-n", ns, "link", "set", "fo0", "up")
+            self.ip("-n", ns, "link", "set", "lan0", "up")
+        self.ip("-n", c, "link", "add", "br0", "type", "bridge", "stp_state", "0")
+        for port in ("pa", "pb"):
+            self.ip("-n", c, "link", "set", port, "master", "br0")
+            self.ip("-n", c, "link", "set", port, "up")
+        self.ip("-n", c, "link", "set", "br0", "up")
+
+    def start(self, side: str, cmd: list[str], log_name: str) -> subprocess.Popen:
+        log = open(self.workdir / log_name, "wb")  # noqa: SIM115 - closed in close()
+        proc = subprocess.Popen(
+            self.exec(side, *cmd), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.procs.append((proc, log))
+        return proc
+
+    def close(self) -> None:
+        for proc, log in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)  # its own session: only what we started
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
+            log.close()
+        for ns in reversed(self.created):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
+        self.created.clear()
+
+
+@contextlib.contextmanager
+def netns_lab(workdir: Path, binaries: tuple[str, ...] = ("ip",)) -> Iterator[Lab]:
+    """A built lab (the topology above), closed and checked for leftovers afterwards."""
+    require(os.geteuid() == 0, "root (for ip netns)")
+    for name in ("ip", *binaries):
+        require_binary(name)
+    lab = Lab(workdir)
+    try:
+        lab.build()
+    except subprocess.CalledProcessError as exc:
+        lab.close()
+        require(False, f"network namespaces ({exc.stderr.decode(errors='replace').strip()})")
+    try:
+        yield lab
+    finally:
+        lab.close()
+        leftovers = subprocess.run(
+            ["ip", "netns", "list"], capture_output=True, text=True, timeout=20
+        ).stdout
+        assert not any(ns in leftovers for ns in lab.ns.values())
+
+
+def log_tail(lab: Lab, name: str) -> str:
+    path = lab.workdir / name
+    return path.read_text(errors="replace")[-3000:] if path.exists() else ""
