@@ -135,6 +135,7 @@ class DhcpServerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     search_fields = ("name", "address", "description")
     list_filter = (("omapi_port", admin.EmptyFieldListFilter),)
     ordering = ("name",)
+    exclude = ("omapi_key_secret",)  # a secret is never shown again: set on the server page
 
     def get_queryset(self, request):
         return (

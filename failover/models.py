@@ -38,6 +38,8 @@ from django.db import models
 from django.db.models import Count, Q
 from django.db.models.query_utils import DeferredAttribute
 
+from failover.crypto import EncryptedTextField
+
 from .validators import (
     LIMITS,
     is_ipv4,
@@ -289,6 +291,18 @@ class DhcpServer(models.Model):
         blank=True,
         validators=PORT_VALIDATORS,
         help_text="If set, rendered as omapi-port so live state can be read.",
+    )
+    omapi_key_name = models.CharField(
+        "OMAPI key name",
+        max_length=64,
+        blank=True,
+        validators=[validate_safe_name],
+        help_text="The name of the HMAC-MD5 key dhcpd's OMAPI requires (key …; omapi-key …;).",
+    )
+    omapi_key_secret = EncryptedTextField(
+        "OMAPI key secret",
+        blank=True,
+        help_text="Base64 secret of the OMAPI key; stored encrypted, never shown again.",
     )
     statements = statements_field(
         "Top-level statements of the imported dhcpd.conf that have no field here, verbatim. "
