@@ -38,8 +38,10 @@ class Lab:
         self.workdir = workdir
         suffix = secrets.token_hex(3)
         self.ns = {side: f"dhcpadmin-{side}-{suffix}" for side in ("a", "b", "c")}
+        self.suffix = suffix
         self.created: list[str] = []
         self.procs: list[tuple[subprocess.Popen, object]] = []
+        self.host_links: dict[str, str] = {}
 
     def ip(self, *args: str) -> None:
         subprocess.run(["ip", *args], check=True, capture_output=True, timeout=20)
@@ -78,6 +80,41 @@ class Lab:
         self.procs.append((proc, log))
         return proc
 
+    def link_host(self, side: str) -> str:
+        """Connect namespace ``side`` to the test's own (host) namespace and return the address
+        the host reaches it at, so the app under test (web server, worker: they run in the
+        host namespace) can talk to daemons inside the lab: OMAPI, SSH, Kea's control agent.
+
+        A veth pair ``dhl<suffix><side>`` (host) / ``mgmt0`` (in the namespace) on a /30 of
+        198.18.0.0/15 (RFC 2544's benchmarking range, never routed on real networks), picked at
+        random among the ones the host does not use yet. Only the connected /30 route is added
+        on the host; the namespace gets no default route. Deleting the namespace deletes both
+        ends, so ``close()`` cleans it up with the namespace.
+        """
+        if side in self.host_links:
+            return self.host_links[side]
+        used = subprocess.run(
+            ["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True, timeout=20
+        ).stdout
+        for _ in range(100):
+            second, third = secrets.choice((18, 19)), secrets.randbelow(256)
+            fourth = secrets.randbelow(64) * 4
+            prefix = f"198.{second}.{third}."
+            host_addr, ns_addr = f"{prefix}{fourth + 1}", f"{prefix}{fourth + 2}"
+            if f" {host_addr}/" not in used and f" {ns_addr}/" not in used:
+                break
+        else:  # pragma: no cover - 32,768 subnets
+            raise RuntimeError("no free /30 in 198.18.0.0/15")
+        host_if = f"dhl{self.suffix}{side}"
+        ns = self.ns[side]
+        self.ip("link", "add", host_if, "type", "veth", "peer", "name", "mgmt0", "netns", ns)
+        self.ip("addr", "add", f"{host_addr}/30", "dev", host_if)
+        self.ip("link", "set", host_if, "up")
+        self.ip("-n", ns, "addr", "add", f"{ns_addr}/30", "dev", "mgmt0")
+        self.ip("-n", ns, "link", "set", "mgmt0", "up")
+        self.host_links[side] = ns_addr
+        return ns_addr
+
     def close(self) -> None:
         for proc, log in reversed(self.procs):
             if proc.poll() is None:
@@ -91,6 +128,11 @@ class Lab:
         for ns in reversed(self.created):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
         self.created.clear()
+        for side in self.host_links:  # gone with the namespace; make sure
+            subprocess.run(
+                ["ip", "link", "del", f"dhl{self.suffix}{side}"], capture_output=True, timeout=20
+            )
+        self.host_links.clear()
 
 
 @contextlib.contextmanager
@@ -113,6 +155,10 @@ def netns_lab(workdir: Path, binaries: tuple[str, ...] = ("ip",)) -> Iterator[La
             ["ip", "netns", "list"], capture_output=True, text=True, timeout=20
         ).stdout
         assert not any(ns in leftovers for ns in lab.ns.values())
+        links = subprocess.run(
+            ["ip", "-o", "link", "show"], capture_output=True, text=True, timeout=20
+        ).stdout
+        assert f"dhl{lab.suffix}" not in links
 
 
 def log_tail(lab: Lab, name: str) -> str:
