@@ -292,6 +292,14 @@ class DhcpServer(models.Model):
         validators=PORT_VALIDATORS,
         help_text="If set, rendered as omapi-port so live state can be read.",
     )
+    omapi_host = models.CharField(
+        "OMAPI address",
+        max_length=253,
+        blank=True,
+        validators=[validate_host],
+        help_text="Where dhcpadmin reaches the server's OMAPI (a management address); "
+        "empty: the server's address.",
+    )
     omapi_key_name = models.CharField(
         "OMAPI key name",
         max_length=64,
@@ -324,6 +332,11 @@ class DhcpServer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def omapi_address(self) -> str:
+        """The host dhcpadmin connects to for OMAPI."""
+        return self.omapi_host or self.address
 
     @property
     def imported(self) -> bool:
