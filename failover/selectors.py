@@ -180,6 +180,17 @@ class RelationshipView:
     def servers(self) -> list[DhcpServer]:
         return [s for s in (self.primary_server, self.secondary_server) if s is not None]
 
+    @property
+    def managed(self) -> bool:
+        """Both servers are in dhcpadmin."""
+        return self.primary_server is not None and self.secondary_server is not None
+
+    @property
+    def page_peer(self) -> FailoverPeer | None:
+        """The peer declaration whose pk names the relationship's page (the primary's when
+        both exist)."""
+        return self.primary_peer or self.secondary_peer
+
 
 @dataclass
 class ServerFailover:
@@ -234,6 +245,15 @@ def server_failover(server: DhcpServer) -> ServerFailover:
     """The relationships of ``server`` (from it and its partners only), kept per data
     version: one cheap query when nothing changed since the last request."""
     return cached(f"server-failover:{server.pk}", lambda: ServerFailover.compute(server))
+
+
+def relationship_of_peer(peer: FailoverPeer) -> RelationshipView | None:
+    """The relationship ``peer`` declares (either side), from its server's kept
+    relationships, or None when the pair check does not pair it."""
+    for rel in server_failover(peer.server).relationships:
+        if peer.pk in {p.pk for p in (rel.primary_peer, rel.secondary_peer) if p is not None}:
+            return rel
+    return None
 
 
 def scope_failover(scope: Scope) -> ScopeFailover | None:

@@ -43,5 +43,6 @@ urlpatterns = [
         name="server_config_validate",
     ),
     path("relationships/", config.relationship_list, name="relationship_list"),
+    path("relationships/<int:pk>/", config.relationship_detail, name="relationship_detail"),
     path("scopes/<int:pk>/migrate/", config.scope_migrate, name="scope_migrate"),
 ]

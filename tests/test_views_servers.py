@@ -324,3 +324,38 @@ def test_plain_form_posts_carry_the_csrf_token(editor, db):
     )
     assert response.status_code == 302
     assert DhcpServer.objects.filter(name="dhcp-form").exists()
+
+
+# --- the relationship page -------------------------------------------------------------------
+
+
+def test_relationship_page_shows_both_sides_and_is_linked(client, django_user_model):
+    from failover.models import FailoverPeer
+    from tests.dhcpd.conftest import build_pair
+
+    user = django_user_model.objects.create_user("reader", password="pw-reader-1")
+    client.force_login(user)
+    a, b = build_pair(
+        a_address="10.20.0.1",
+        b_address="10.20.0.2",
+        networks=("10.20.1.0/24",),
+        mclt=1800,
+    )
+    primary = FailoverPeer.objects.get(server=a)
+    secondary = FailoverPeer.objects.get(server=b)
+    listing = client.get(reverse("failover:relationship_list")).content.decode()
+    url = reverse("failover:relationship_detail", args=[primary.pk])
+    assert f'href="{url}"' in listing
+    for pk in (primary.pk, secondary.pk):  # either side's declaration names the page
+        page = client.get(reverse("failover:relationship_detail", args=[pk]))
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert a.name in text and b.name in text
+        assert "1800" in text  # the primary's mclt
+        assert 'data-testid="relationship-numbers"' in text
+
+
+def test_relationship_page_of_unknown_peer_is_404(client, django_user_model):
+    user = django_user_model.objects.create_user("reader", password="pw-reader-1")
+    client.force_login(user)
+    assert client.get(reverse("failover:relationship_detail", args=[999999])).status_code == 404

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.html import escape
@@ -20,7 +20,7 @@ from .. import selectors, services
 from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
 from ..dhcpd.check import CheckError, CheckResult, check_config
 from ..dhcpd.render import render_server
-from ..models import DhcpServer, Scope
+from ..models import DhcpServer, FailoverPeer, Scope
 from ..versioning import cached, data_version
 from .common import conflict_status, done, is_htmx, lost_race, render_modal
 from .servers import server_crumbs
@@ -207,6 +207,46 @@ def relationship_list(request: HttpRequest) -> HttpResponse:
             "may_migrate": request.user.has_perms(MIGRATE_PERMISSIONS),
         },
     )
+
+
+@login_required
+@require_GET
+def relationship_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One relationship (named by either side's peer declaration): its two servers and peer
+    statements, its numbers and pair check; the live failover state, deploy and the Kea
+    export have their sections here."""
+    peer = get_object_or_404(FailoverPeer.objects.select_related("server"), pk=pk)
+    relationship = selectors.relationship_of_peer(peer)
+    if relationship is None:
+        raise Http404("This peer declaration is not part of a relationship.")
+    sides = (relationship.primary_peer, relationship.secondary_peer)
+    statements = [
+        (
+            str(getattr(FailoverPeer._meta.get_field(name), "verbose_name", name)),
+            [_shown(peer, name) for peer in sides],
+        )
+        for name in FailoverPeer.STATEMENT_FIELDS
+    ]
+    return render(
+        request,
+        "failover/relationship_detail.html",
+        {
+            "relationship": relationship,
+            "statements": statements,
+            "may_migrate": request.user.has_perms(MIGRATE_PERMISSIONS),
+        },
+    )
+
+
+def _shown(peer: FailoverPeer | None, name: str) -> str:
+    """A peer statement's value as the page shows it ('' when not set or no peer)."""
+    if peer is None:
+        return ""
+    value = getattr(peer, name)
+    if value is None or value == "":
+        return ""
+    display = getattr(peer, f"get_{name}_display", None)
+    return str(display() if display else value)
 
 
 # --- Migrate Scope to Failover Peer ---------------------------------------------------------
