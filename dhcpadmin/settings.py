@@ -205,3 +205,19 @@ DHCPADMIN_ENCRYPTION_KEYS = [
 # Background work (polling, deploys): django-tasks with its database backend, so the queue
 # lives in the same database (SQLite or PostgreSQL) and `manage.py db_worker` runs it.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# --- Live failover state (issue 10; failover/live/) ------------------------------------------
+# Servers with an OMAPI port AND a key are polled every DHCPADMIN_POLL_SECONDS by the worker
+# (failover/schedule.py); every OMAPI exchange ends after DHCPADMIN_OMAPI_TIMEOUT seconds.
+DHCPADMIN_POLL_SECONDS = int(os.environ.get("DHCPADMIN_POLL_SECONDS", "15"))
+DHCPADMIN_OMAPI_TIMEOUT = float(os.environ.get("DHCPADMIN_OMAPI_TIMEOUT", "5"))
+# A state other than normal for longer than this raises an alert.
+DHCPADMIN_ALERT_NOT_NORMAL_SECONDS = int(
+    os.environ.get("DHCPADMIN_ALERT_NOT_NORMAL_SECONDS", "300")
+)
+# Alert mails (through Django's EMAIL_* settings) go to these addresses (comma-separated).
+DHCPADMIN_ALERT_EMAILS = [
+    a.strip() for a in os.environ.get("DHCPADMIN_ALERT_EMAILS", "").split(",") if a.strip()
+]
+# /metrics (Prometheus) answers only with "Authorization: Bearer <token>"; empty: 404.
+DHCPADMIN_METRICS_TOKEN = os.environ.get("DHCPADMIN_METRICS_TOKEN", "")

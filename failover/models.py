@@ -1091,3 +1091,7 @@ class ChangeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M} {self.action}: {self.summary}"
+
+
+from failover.live.models import Alert, PeerState, StateChange  # noqa: E402,F401
+from failover.schedule_models import ScheduleEntry  # noqa: E402,F401
