@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import config, imports, peers, pools, scopes, servers
+from .views import config, imports, live, peers, pools, scopes, servers
 
 app_name = "failover"
 
@@ -45,4 +45,9 @@ urlpatterns = [
     path("relationships/", config.relationship_list, name="relationship_list"),
     path("relationships/<int:pk>/", config.relationship_detail, name="relationship_detail"),
     path("scopes/<int:pk>/migrate/", config.scope_migrate, name="scope_migrate"),
+    # Live failover state (issue 10): partials the pages load and refresh; partner-down
+    path("live/", live.live_dashboard, name="live_dashboard"),
+    path("live/relationships/<int:pk>/", live.live_relationship, name="live_relationship"),
+    path("live/servers/<int:pk>/", live.live_server, name="live_server"),
+    path("peers/<int:pk>/partner-down/", live.live_partner_down, name="live_partner_down"),
 ]
