@@ -238,6 +238,11 @@ def partner_of(peer: FailoverPeer) -> tuple[DhcpServer | None, FailoverPeer | No
     return partner, other
 
 
+def failover_target(peer: FailoverPeer) -> tuple[str, int]:
+    """Where the partner's failover port is: this declaration's peer address and port."""
+    return peer.peer_address, peer.peer_port
+
+
 def partner_down_plan(peer: FailoverPeer) -> Evidence:
     """The evidence for putting ``peer``'s server into partner-down, gathered now (bounded:
     two TCP connects of at most PROBE_TIMEOUT and two OMAPI reads of at most
@@ -247,14 +252,23 @@ def partner_down_plan(peer: FailoverPeer) -> Evidence:
     monitored = pollable(server)
     local = omapi.read_peer(server, peer.name, timeout=OMAPI_TIMEOUT) if monitored else None
     partner_reading = None
-    if partner_server is not None and partner_peer is not None and partner_server.omapi_port:
+    if (
+        monitored
+        and partner_server is not None
+        and partner_peer is not None
+        and partner_server.omapi_port
+    ):
         partner_reading = omapi.read_peer(partner_server, partner_peer.name, timeout=OMAPI_TIMEOUT)
-    omapi_probe = tcp_probe(
-        "OMAPI",
-        partner_server.omapi_address if partner_server is not None else "",
-        partner_server.omapi_port if partner_server is not None else None,
-    )
-    failover_probe = tcp_probe("failover port", peer.peer_address, peer.peer_port)
+    if monitored:
+        omapi_probe = tcp_probe(
+            "OMAPI",
+            partner_server.omapi_address if partner_server is not None else "",
+            partner_server.omapi_port if partner_server is not None else None,
+        )
+        failover_probe = tcp_probe("failover port", *failover_target(peer))
+    else:  # nothing can be done: contact nothing (the demo's servers are never contacted)
+        omapi_probe = Probe("OMAPI", "", None, None, "not tried")
+        failover_probe = Probe("failover port", "", None, None, "not tried")
     states = {
         s.peer_id: s
         for s in PeerState.objects.filter(
