@@ -243,7 +243,9 @@ def test_derived_facts():
     assert selectors.derived_facts(None, now) == []
 
 
-def test_timeline_pages_newest_first_at_a_fixed_cost(editor_client, db):
+def test_timeline_pages_newest_first_at_a_fixed_cost(
+    editor_client, db, django_assert_max_num_queries
+):
     pa, pb = make_relationship(1)
     reading(pa, 2, 2)
     history(pa, 15)
@@ -276,6 +278,8 @@ def test_timeline_pages_newest_first_at_a_fixed_cost(editor_client, db):
     history(pa, 300)
     alert(pa)
     assert count() == before
+    with django_assert_max_num_queries(8):
+        editor_client.get(url, **HTMX)
 
 
 def test_first_change_has_no_from(editor_client, db):
