@@ -8,9 +8,11 @@ queries whatever the number of relationships, readings or history rows.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -142,6 +144,17 @@ class PartnerDownForm(forms.Form):
     )
 
 
+def _typed_alive(form: PartnerDownForm) -> datetime | None:
+    """The "last known alive" the operator typed, when the form is shown again."""
+    if not form.is_bound:
+        return None
+    try:
+        value = form.fields["last_alive"].clean(form.data.get("last_alive"))
+    except ValidationError:
+        return None
+    return value if isinstance(value, datetime) else None
+
+
 @permission_required(OPERATE_FAILOVER)
 @require_http_methods(["GET", "POST"])
 def live_partner_down(request: HttpRequest, pk: int) -> HttpResponse:
@@ -188,7 +201,7 @@ def live_partner_down(request: HttpRequest, pk: int) -> HttpResponse:
         context={
             "peer": peer,
             "evidence": evidence,
-            "usable_at": evidence.usable_at(evidence.last_seen_alive),
+            "usable_at": evidence.usable_at(_typed_alive(form) or evidence.last_seen_alive),
             "form_action": url,
             "cancel_url": back,
         },

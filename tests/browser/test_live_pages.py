@@ -133,7 +133,7 @@ def test_partner_down_through_the_dialog(
     expect(modal.get_by_test_id("partner-silent")).to_be_visible(timeout=WAIT_MS)
     expect(modal.get_by_test_id("evidence-local")).to_contain_text("communications-interrupted")
     expect(modal.get_by_test_id("evidence-omapi-probe")).to_contain_text("connection refused")
-    expect(modal.get_by_test_id("usable-at")).to_contain_text("with the default above, from")
+    expect(modal.get_by_test_id("usable-at")).to_contain_text("with the time above, from")
     modal.get_by_label("Type the failover peer's name to confirm").fill(pair.peer_name)
     modal.locator("#modal-ok").click()
     expect(modal.get_by_test_id("partner-down-done")).to_be_visible(timeout=WAIT_MS)

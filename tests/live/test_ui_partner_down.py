@@ -195,8 +195,13 @@ def test_the_peer_name_must_be_typed(client, pair, fakes):
     client.force_login(operator())
     for typed in ("", "FO-1", "fo-2", " fo-1x"):
         response = post(client, pa, confirm_name=typed, last_alive="2026-01-01T00:00:00")
+        html = response.content.decode()
         assert response.status_code == 200
-        assert "to confirm" in response.content.decode()
+        expected = "This field is required." if not typed else "fo-1, to confirm."
+        assert expected in html, typed
+        # shown again with the time typed, and when the leases become usable from it
+        assert 'value="2026-01-01T00:00:00"' in html
+        assert "2026-01-01 01:00:00" in html  # + MCLT 3600 s
     assert fakes.sets == [] and records() == []
 
 
