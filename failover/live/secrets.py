@@ -89,7 +89,7 @@ class OmapiKeyFormMixin(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         form: Any = self
-        cleaned = super().clean()  # type: ignore[misc]
+        cleaned = super().clean() or {}
         if cleaned.get("omapi_key_clear"):
             cleaned["omapi_key_name"] = ""
             cleaned["omapi_key_secret"] = ""
