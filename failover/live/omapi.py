@@ -146,24 +146,43 @@ class _Connection:
         self._signed = True
 
 
-def _status_text(message: OmapiMessage) -> str:
+def _status(message: OmapiMessage) -> tuple[str, int | None]:
     values = dict(message.message)
     text = values.get(b"message", b"").decode("utf-8", errors="replace")
     result = values.get(b"result")
     code = struct.unpack("!I", result)[0] if result and len(result) == 4 else None
-    return f"{text or 'status'}{f', result {code}' if code is not None else ''}"
+    return text, code
 
 
-_AUTH_WORDS = ("key", "auth", "signature", "permission", "not authorized", "no keys")
+def _status_text(message: OmapiMessage) -> str:
+    text, code = _status(message)
+    name = _RESULT_NAMES.get(code) if code is not None else None
+    return ", ".join(p for p in (text, name or (f"result {code}" if code else "")) if p) or "status"
+
+
+#: dhcpd's OMAPI result codes (includes/omapip/result.h, ISC_RESULTCLASS_DHCP = 6 << 16).
+_DHCP = 6 << 16
+ISC_R_NOTFOUND = 23
+ISC_R_NOPERM = 6
+_AUTH_CODES = {
+    _DHCP + 9: "no key on the request",  # DHCP_R_NOKEYS
+    _DHCP + 10: "unknown key",  # DHCP_R_KEY_UNKNOWN
+    _DHCP + 11: "invalid key (wrong secret)",  # DHCP_R_INVALIDKEY
+    _DHCP + 21: "not authorized",  # DHCP_R_NOTAUTH
+    _DHCP + 23: "bad signature",  # DHCP_R_BADSIG
+    _DHCP + 24: "bad key",  # DHCP_R_BADKEY
+    ISC_R_NOPERM: "permission denied",
+}
+_RESULT_NAMES = {**_AUTH_CODES, ISC_R_NOTFOUND: "not found"}
 
 
 def _classify_status(message: OmapiMessage, what: str) -> _Fault:
-    text = _status_text(message)
-    if any(word in text.lower() for word in _AUTH_WORDS):
-        return _Fault(Status.AUTH_FAILED, f"the server refused the request: {text}")
-    if "not found" in text.lower() or "no object" in text.lower():
-        return _Fault(Status.UNKNOWN_PEER, f"{what}: {text}")
-    return _Fault(Status.UNKNOWN_PEER, f"{what} ({text})")
+    _, code = _status(message)
+    if code in _AUTH_CODES:
+        return _Fault(Status.AUTH_FAILED, f"the server refused the key: {_status_text(message)}")
+    if code == ISC_R_NOTFOUND:
+        return _Fault(Status.UNKNOWN_PEER, what)
+    return _Fault(Status.BAD_ANSWER, f"unexpected OMAPI status: {_status_text(message)}")
 
 
 def _exchange(
@@ -225,7 +244,7 @@ def _lookup(connection: _Connection, peer_name: str) -> OmapiMessage:
     if response.opcode == OMAPI_OP_UPDATE:
         return response
     if response.opcode == OMAPI_OP_STATUS:
-        raise _classify_status(response, f"the server has no failover peer '{peer_name}'")
+        raise _classify_status(response, f"the server has no failover peer named '{peer_name}'")
     raise _Fault(Status.BAD_ANSWER, f"unexpected OMAPI answer (opcode {response.opcode})")
 
 

@@ -154,3 +154,91 @@ def running_pair(pair_lab: Lab, transactional_db) -> Iterator[RunningPair]:
     pair.start("b")
     pair.start("a")
     yield pair
+
+
+# --- the real background processes (db_worker and the scheduler) ------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def shared_database_url() -> str:
+    """The test database as a DATABASE_URL other processes can open. SQLite's test database
+    is in memory (one process only): those tests run on PostgreSQL (scripts/test.sh runs
+    the suite on both)."""
+    from django.db import connection
+
+    params = connection.settings_dict
+    if connection.vendor != "postgresql":
+        pytest.skip("worker processes need a database shared between processes (PostgreSQL)")
+    user, password = params["USER"], params["PASSWORD"]
+    host, port = params["HOST"] or "127.0.0.1", params["PORT"] or 5432
+    return f"postgres://{user}:{password}@{host}:{port}/{params['NAME']}"
+
+
+class Processes:
+    """Background processes of one test (each in its own session, stopped by its pid)."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]):
+        self.workdir = workdir
+        self.env = env
+        self.procs: list[tuple[subprocess.Popen, object]] = []
+
+    def start(self, name: str, *args: str) -> subprocess.Popen:
+        log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop_all
+        proc = subprocess.Popen(
+            [os.environ.get("PYTHON", str(REPO / ".venv/bin/python")), "manage.py", *args],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.procs.append((proc, log))
+        return proc
+
+    def worker(self, name: str = "worker") -> subprocess.Popen:
+        return self.start(
+            name, "db_worker", "--interval", "0.2", "--no-startup-delay", "--no-reload"
+        )
+
+    def scheduler(self, name: str = "scheduler") -> subprocess.Popen:
+        return self.start(name, "run_scheduler", "--interval", "0.3")
+
+    def stop_all(self) -> None:
+        import signal
+
+        for proc, log in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
+            log.close()  # type: ignore[attr-defined]
+        self.procs.clear()
+
+    def log(self, name: str) -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+@pytest.fixture
+def background(tmp_path, transactional_db, settings) -> Iterator[Processes]:
+    """Start real ``db_worker`` / ``run_scheduler`` processes on the test database (polling
+    every second); all stopped afterwards."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=shared_database_url(),
+        SECRET_KEY=settings.SECRET_KEY,
+        DHCPADMIN_ENCRYPTION_KEY=",".join(settings.DHCPADMIN_ENCRYPTION_KEYS),
+        DHCPADMIN_POLL_SECONDS="1",
+        DHCPADMIN_OMAPI_TIMEOUT="2",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    procs = Processes(tmp_path, env)
+    try:
+        yield procs
+    finally:
+        procs.stop_all()
