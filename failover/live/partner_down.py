@@ -183,7 +183,10 @@ class Evidence:
         """When the partner's free leases become usable: last known alive + MCLT."""
         if last_alive is None or self.mclt is None:
             return None
-        return last_alive + timedelta(seconds=self.mclt)
+        try:
+            return last_alive + timedelta(seconds=self.mclt)
+        except OverflowError:  # a time typed at the end of the calendar
+            return None
 
     @property
     def blockers(self) -> list[str]:

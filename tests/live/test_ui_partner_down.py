@@ -213,10 +213,14 @@ def test_last_alive_is_required_and_not_in_the_future(client, pair, fakes):
     for value, message in (
         ("", "last known to be alive"),
         (future, "in the future"),
+        ("9999-12-31T23:59:59", "in the future"),  # + MCLT would overflow: no 500
+        ("0001-01-01T00:00:00", "fo-1, to confirm."),  # sent with a wrong name below
         ("yesterday", "Enter a valid date/time"),
     ):
-        html = post(client, pa, confirm_name=pa.name, last_alive=value).content.decode()
-        assert message in html, value
+        name = "wrong" if value.startswith("0001") else pa.name
+        response = post(client, pa, confirm_name=name, last_alive=value)
+        assert response.status_code == 200, value
+        assert message in response.content.decode(), value
     assert fakes.sets == [] and records() == []
 
 
