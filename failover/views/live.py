@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ..access import OPERATE_FAILOVER, login_required, permission_required
@@ -27,6 +28,24 @@ from .common import form_dialog, is_htmx, post_data, render_modal
 
 #: Seconds between two refreshes of a live partial.
 REFRESH_SECONDS = 10
+#: htmx stops polling an element whose request is answered with this status.
+STOP_POLLING = 286
+
+
+def _gone(request: HttpRequest, what: str) -> HttpResponse:
+    """What a live partial answers when its object was deleted: a plain 404, or for htmx a
+    short note that ends the polling (instead of an error every few seconds)."""
+    if not is_htmx(request):
+        raise Http404(f"This {what} no longer exists.")
+    return HttpResponse(
+        format_html(
+            '<p class="small text-body-secondary" data-testid="live-gone">This {} no longer '
+            "exists. Reload the page.</p>",
+            what,
+        ),
+        status=STOP_POLLING,
+    )
+
 
 DATETIME_INPUT = "%Y-%m-%dT%H:%M:%S"
 
@@ -67,7 +86,7 @@ def live_relationship(request: HttpRequest, pk: int) -> HttpResponse:
     """A relationship's live state, facts, alerts and history (its page's section)."""
     relationship = selectors.relationship_of(pk)
     if relationship is None:
-        raise Http404("This peer declaration is not part of a relationship.")
+        return _gone(request, "failover relationship")
     history = selectors.timeline(relationship.peer_ids, request.GET.get("history"))
     return _partial(
         request,
@@ -90,7 +109,9 @@ def live_relationship(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def live_server(request: HttpRequest, pk: int) -> HttpResponse:
     """A server's live state in each of its relationships, and its history."""
-    server = get_object_or_404(DhcpServer, pk=pk)
+    server = DhcpServer.objects.filter(pk=pk).first()
+    if server is None:
+        return _gone(request, "server")
     relationships = selectors.server_relationships(server)
     rows = []
     for rel in relationships:

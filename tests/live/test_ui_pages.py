@@ -295,6 +295,9 @@ def test_unknown_peer_is_404_and_bad_history_page_is_page_1(editor_client, db):
     pa, _ = make_relationship(1)
     for name in ("failover:live_relationship", "failover:live_server"):
         assert editor_client.get(reverse(name, args=[999999])).status_code == 404
+        # a section whose object was deleted says so and stops polling (htmx's 286)
+        gone = editor_client.get(reverse(name, args=[999999]), **HTMX)
+        assert gone.status_code == 286 and b"no longer exists" in gone.content
     url = reverse("failover:live_relationship", args=[pa.pk])
     for bad in ("abc", "-1", "1e9", "\u0661"):
         assert editor_client.get(url, {"history": bad}, **HTMX).status_code == 200
