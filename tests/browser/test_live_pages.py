@@ -152,3 +152,12 @@ def test_partner_down_through_the_dialog(
     expect(primary.get_by_test_id("live-state")).to_have_text("partner-down", timeout=WAIT_MS)
     expect(primary.get_by_test_id("fact-partner-down")).to_be_visible()
     expect(page.get_by_test_id("live-timeline")).to_contain_text("partner-down")
+
+    # and so does the server's page, with its own history
+    page.goto(f"{live_server.url}/servers/{pair.a.pk}/")
+    section = page.get_by_test_id(f"live-server-rel-{pair.peer_name}")
+    expect(section.get_by_test_id("live-state")).to_have_text("partner-down", timeout=WAIT_MS)
+    expect(section).to_have_attribute("data-colour", "red")
+    expect(page.get_by_test_id("live-server").get_by_test_id("live-timeline")).to_contain_text(
+        "communications-interrupted"
+    )
