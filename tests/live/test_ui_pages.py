@@ -122,6 +122,7 @@ def test_dashboard_colours_each_relationship_by_its_state(editor_client, db):
     assert 'data-testid="live-alert"' in red
     assert "not polled yet" in row(html, "live-row-fo-5")
     assert "not monitored" in row(html, "live-row-fo-6")
+    assert 'title="Set the server&#x27;s OMAPI port and key' in row(html, "live-row-fo-6")
     # each row links to the relationship's page
     assert reverse("failover:relationship_detail", args=[normal[0].pk]) in green
 
