@@ -1091,3 +1091,6 @@ class ChangeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M} {self.action}: {self.summary}"
+
+
+from failover.deploy.models import *  # noqa: E402,F401,F403
