@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import config, imports, peers, pools, scopes, servers
+from .views import config, connection, imports, peers, pools, scopes, servers
 
 app_name = "failover"
 
@@ -45,4 +45,10 @@ urlpatterns = [
     path("relationships/", config.relationship_list, name="relationship_list"),
     path("relationships/<int:pk>/", config.relationship_detail, name="relationship_detail"),
     path("scopes/<int:pk>/migrate/", config.scope_migrate, name="scope_migrate"),
+    # The running servers (issue 11): SSH, Test Connection, host key, live drift, pool balance
+    path("servers/<int:pk>/ssh/", connection.ssh_settings, name="ssh_settings"),
+    path("servers/<int:pk>/ssh/test/", connection.ssh_test, name="ssh_test"),
+    path("servers/<int:pk>/ssh/host-key/", connection.ssh_host_key, name="ssh_host_key"),
+    path("servers/<int:pk>/live/", connection.live_config, name="live_config"),
+    path("servers/<int:pk>/balance/", connection.pool_balance, name="pool_balance"),
 ]
