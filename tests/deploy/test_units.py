@@ -291,3 +291,51 @@ def test_low_free_leases_warn_per_side():
     counts = balance_of({"free": 5, "backup": 5, "active": 90}, misbalance=15)
     assert sum("below 10%" in w for w in counts.warnings) == 2
     assert counts.missing == 0 and counts.counts["active"] == 90
+
+
+def test_a_server_that_never_speaks_ssh_is_an_error_not_a_hang(db):
+    import socket
+    import threading
+
+    server = core.server_create(name="silent", address="127.0.0.1")
+    key = io_key()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    accepted: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True)
+    thread.start()
+    t = SshTarget.objects.create(server=server, port=listener.getsockname()[1], key_secret=key)
+    try:
+        with pytest.raises(ssh.SshError, match="SSH with 127.0.0.1"):
+            ssh.connect(t, timeout=1)
+    finally:
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def io_key() -> str:
+    import io
+
+    import paramiko
+
+    out = io.StringIO()
+    paramiko.RSAKey.generate(1024).write_private_key(out)
+    return out.getvalue()
+
+
+def test_the_guard_closes_a_connection_that_does_not_answer():
+    import threading
+
+    closed = threading.Event()
+
+    class SilentTransport:
+        def close(self) -> None:
+            closed.set()
+
+    conn = ssh.Connection(target(host="198.18.0.9"), SilentTransport(), 0.2)  # type: ignore[arg-type]
+    with pytest.raises(ssh.SshError, match="no answer from 198.18.0.9 within 0.2 seconds"):
+        with conn.guard(0.2, "Opening SFTP"):
+            assert closed.wait(5)  # what paramiko's unbounded wait sees: the transport closes
+            raise EOFError
