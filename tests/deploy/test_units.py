@@ -130,7 +130,8 @@ lease 10.0.0.10 {
   binding state free;
 }
 lease 10.0.0.11 {
-  starts epoch 1764565200; # Tue Dec 01 05:00:00 2026
+  starts epoch 1764565200; # Tue Dec 01 05:00:00 2026 } { ;
+  # binding state active;
   binding state backup;
 }
 lease 10.0.0.12 {
@@ -191,6 +192,15 @@ def test_leases_last_entry_wins_and_failover_states_are_read():
 def test_leases_errors_are_messages_with_their_line(text, message):
     with pytest.raises(LeasesError, match=message):
         parse_leases(text)
+
+
+def test_a_generated_journal_reads_back():
+    from bench.leases_bench import STATES, generate
+
+    parsed = parse_leases(generate(600, 3))
+    assert parsed.entries == 1800 and len(parsed.leases) == 600
+    states = list(parsed.states().values())
+    assert {state: states.count(state) for state in STATES} == dict.fromkeys(STATES, 100)
 
 
 def test_an_empty_leases_file():
