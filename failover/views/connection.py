@@ -143,7 +143,7 @@ def ssh_host_key(request: HttpRequest, pk: int) -> HttpResponse:
 def _deploy_url(server: DhcpServer) -> str | None:
     """The deploy page of the deploy part, when it is installed."""
     try:
-        return reverse("failover:server_deploy", args=[server.pk])
+        return reverse("failover:deploy_server", args=[server.pk])
     except NoReverseMatch:
         return None
 
