@@ -189,7 +189,7 @@ def live_config(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def pool_balance(request: HttpRequest, pk: int) -> HttpResponse:
     server = get_object_or_404(DhcpServer, pk=pk)
-    report = deploy_services.pool_balance(server)
+    report = deploy_services.pool_balance(server, page=request.GET.get("page") or 1)
     return render(
         request,
         "failover/balance_server.html",
