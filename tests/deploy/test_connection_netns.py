@@ -136,6 +136,8 @@ def test_drift_a_line_changed_by_hand_shows_and_adopting_imports_it(
     assert re.search(r'class="del">-\s+default-lease-time 900;<', diff), diff[:3000]
     assert re.search(r'class="add">\+\s+default-lease-time 600;<', diff), diff[:3000]
     assert 'data-testid="meaning-subnets"' in html and "10.99.1.0/24" in html
+    assert re.search(r'data-testid="live-only">default-lease-time 900;\n<', html)
+    assert re.search(r'data-testid="rendered-only">default-lease-time 600;\n<', html)
     target = SshTarget.objects.get(server=server)
     assert target.drift_status in ("drift", "never deployed")
     if services.deployed(server) is None:  # no deploy history installed: judged by the text
