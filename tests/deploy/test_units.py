@@ -349,3 +349,13 @@ def test_the_guard_closes_a_connection_that_does_not_answer():
         with conn.guard(0.2, "Opening SFTP"):
             assert closed.wait(5)  # what paramiko's unbounded wait sees: the transport closes
             raise EOFError
+
+
+def test_a_key_file_that_is_no_key_says_nothing_of_its_content(db, tmp_path):
+    secret = tmp_path / "not-a-key"
+    secret.write_text("root:$6$very-secret-hash:19000:0:99999:7:::\n")
+    server = core.server_create(name="k2", address="198.18.250.2")
+    t = SshTarget.objects.create(server=server, key_path=str(secret))
+    with pytest.raises(ssh.SshError) as info:
+        ssh.connect(t, timeout=1)
+    assert "cannot be used" in str(info.value) and "very-secret" not in str(info.value)
