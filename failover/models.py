@@ -1093,5 +1093,6 @@ class ChangeRecord(models.Model):
         return f"{self.created:%Y-%m-%d %H:%M} {self.action}: {self.summary}"
 
 
+from failover.deploy.models import *  # noqa: E402,F401,F403
 from failover.live.models import Alert, PeerState, StateChange  # noqa: E402,F401
 from failover.schedule_models import ScheduleEntry  # noqa: E402,F401

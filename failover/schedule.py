@@ -40,7 +40,7 @@ from failover.schedule_models import ScheduleEntry
 logger = logging.getLogger(__name__)
 
 #: Modules that register jobs when imported (more with DHCPADMIN_SCHEDULE_MODULES).
-JOB_MODULES = ("failover.live.tasks",)
+JOB_MODULES = ("failover.live.tasks", "failover.deploy.tasks")
 #: Entries claimed per tick at most (the rest are due at the next tick).
 BATCH = 200
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import config, imports, live, peers, pools, scopes, servers
+from .views import config, connection, imports, live, peers, pools, scopes, servers
 
 app_name = "failover"
 
@@ -50,4 +50,10 @@ urlpatterns = [
     path("live/relationships/<int:pk>/", live.live_relationship, name="live_relationship"),
     path("live/servers/<int:pk>/", live.live_server, name="live_server"),
     path("peers/<int:pk>/partner-down/", live.live_partner_down, name="live_partner_down"),
+    # The running servers (issue 11): SSH, Test Connection, host key, live drift, pool balance
+    path("servers/<int:pk>/ssh/", connection.ssh_settings, name="ssh_settings"),
+    path("servers/<int:pk>/ssh/test/", connection.ssh_test, name="ssh_test"),
+    path("servers/<int:pk>/ssh/host-key/", connection.ssh_host_key, name="ssh_host_key"),
+    path("servers/<int:pk>/live/", connection.live_config, name="live_config"),
+    path("servers/<int:pk>/balance/", connection.pool_balance, name="pool_balance"),
 ]
