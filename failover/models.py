@@ -1091,4 +1091,6 @@ class ChangeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M} {self.action}: {self.summary}"
+
+
 from failover.kea.models import KeaSettings  # noqa: E402,F401

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import config, imports, peers, pools, scopes, servers
+from .views import config, imports, kea, peers, pools, scopes, servers
 
 app_name = "failover"
 
@@ -45,4 +45,9 @@ urlpatterns = [
     path("relationships/", config.relationship_list, name="relationship_list"),
     path("relationships/<int:pk>/", config.relationship_detail, name="relationship_detail"),
     path("scopes/<int:pk>/migrate/", config.scope_migrate, name="scope_migrate"),
+    # Export to Kea HA (issue 12)
+    path("relationships/<int:pk>/kea/", kea.kea_export, name="kea_export"),
+    path("relationships/<int:pk>/kea/test/", kea.kea_test_run, name="kea_test_run"),
+    path("relationships/<int:pk>/kea.zip", kea.kea_archive, name="kea_archive"),
+    path("relationships/<int:pk>/kea/<str:name>", kea.kea_file, name="kea_file"),
 ]

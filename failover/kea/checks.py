@@ -181,9 +181,7 @@ def _check_relationship(server: _Server, problems: list[Problem]) -> None:
     if mode not in MODES:
         add(f"Mode {mode!r} is not one of {', '.join(MODES)}.")
     for key in TIMING_KEYS:
-        if key in ha and (
-            not isinstance(ha[key], int) or isinstance(ha[key], bool) or ha[key] < 0
-        ):
+        if key in ha and (not isinstance(ha[key], int) or isinstance(ha[key], bool) or ha[key] < 0):
             add(f"{key} must be a whole number of at least 0.")
     heartbeat, response = ha.get("heartbeat-delay"), ha.get("max-response-delay")
     if isinstance(heartbeat, int) and isinstance(response, int) and response <= heartbeat:
@@ -423,8 +421,8 @@ def kea_test(files: dict[str, str], timeout: float = DEFAULT_TIMEOUT) -> list[Ke
         except ValueError as exc:
             results.append(KeaTestResult(name, False, f"Not JSON: {exc}"))
             continue
-        binary_name = "kea-dhcp4" if isinstance(data, dict) and "Dhcp4" in data else (
-            "kea-ctrl-agent"
+        binary_name = (
+            "kea-dhcp4" if isinstance(data, dict) and "Dhcp4" in data else ("kea-ctrl-agent")
         )
         binary = kea_binary(binary_name)
         if binary is None:
@@ -435,9 +433,7 @@ def kea_test(files: dict[str, str], timeout: float = DEFAULT_TIMEOUT) -> list[Ke
             iface = data["Dhcp4"].get("interfaces-config")
             names = iface.get("interfaces") if isinstance(iface, dict) else None
             if isinstance(names, list):
-                missing = [
-                    n for n in names if n != "*" and str(n).split("/")[0] not in local
-                ]
+                missing = [n for n in names if n != "*" and str(n).split("/")[0] not in local]
                 if missing:
                     iface["interfaces"] = ["*"]
                     notes.append(

@@ -147,7 +147,8 @@ class KeaExport:
         return out
 
     def archive(self) -> bytes:
-        """The four files in one ZIP archive (fixed dates: the same data, the same bytes)."""
+        """The four files and REPORT.txt in one ZIP archive (fixed dates: the same data,
+        the same bytes)."""
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, text in self.files().items():
@@ -155,7 +156,16 @@ class KeaExport:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, text)
+            info = zipfile.ZipInfo(f"{self.relationship}-kea/REPORT.txt", (2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, self.report_text())
         return buffer.getvalue()
+
+    def report_text(self) -> str:
+        lines = [f"Kea HA export of relationship {self.relationship}: {self.mode}", ""]
+        lines += [str(item) for item in self.report]
+        return "\n".join(lines) + "\n"
 
     @property
     def errors(self) -> list[ReportItem]:
@@ -576,8 +586,10 @@ class Exporter:
                 return  # Kea does no DNS updates without kea-dhcp-ddns
             if len(words) == 2 and words[0] in ("default-lease-time", "max-lease-time"):
                 if words[1].isdigit():
-                    key = "valid-lifetime" if words[0] == "default-lease-time" else (
-                        "max-valid-lifetime"
+                    key = (
+                        "valid-lifetime"
+                        if words[0] == "default-lease-time"
+                        else ("max-valid-lifetime")
                     )
                     out[key] = int(words[1])
                     self.add(INFO, where, f"'{_short(text)}' → global {key}.")
@@ -615,8 +627,10 @@ class Exporter:
         mac = address = hostname = None
         for node in host.statements:
             words = [t.value for t in node.tokens] if isinstance(node, Statement) else []
-            if len(words) == 3 and words[0].lower() == "hardware" and words[1].lower() == (
-                "ethernet"
+            if (
+                len(words) == 3
+                and words[0].lower() == "hardware"
+                and words[1].lower() == ("ethernet")
             ):
                 mac = words[2].lower()
             elif len(words) == 2 and words[0].lower() == "fixed-address" and _is_ipv4(words[1]):
@@ -777,8 +791,10 @@ class Exporter:
                     "server-name": "server-hostname",
                 }.get(keyword)
                 plain = _unquote(value.value)
-                if key == "next-server" and _is_ipv4(plain) or (
-                    key in ("boot-file-name", "server-hostname") and value.kind == "string"
+                if (
+                    key == "next-server"
+                    and _is_ipv4(plain)
+                    or (key in ("boot-file-name", "server-hostname") and value.kind == "string")
                 ):
                     subnet[key] = plain
                     self.add(INFO, where, f"'{_short(node.text)}' → {key}.")

@@ -84,3 +84,13 @@ def export_of_peer(peer: FailoverPeer) -> tuple[RelationshipView, KeaExport]:
 def relationships_named(name: str) -> list[RelationshipView]:
     """The relationships called ``name`` (a relationship is named by its peer)."""
     return [r for r in selectors.relationship_summaries() if r.name == name]
+
+
+@retry_on_deadlock
+def kea_settings_delete(*, settings: KeaSettings, actor: Actor = None) -> None:
+    """Forget a server's Kea settings: its export uses the defaults again."""
+    with transaction.atomic():
+        lock_servers(settings.server_id)
+        server = settings.server
+        KeaSettings.objects.filter(pk=settings.pk).delete()
+        _record(actor, "kea_settings_delete", f"Kea settings of '{server.name}': defaults")

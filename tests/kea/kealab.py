@@ -200,9 +200,9 @@ def half_of(halves: dict[str, list[tuple[int, int]]], address: ipaddress.IPv4Add
     return "none"
 
 
-def build_lab_pair(*, split: int = 128, auto_partner_down: int | None = 10) -> tuple[
-    DhcpServer, DhcpServer
-]:
+def build_lab_pair(
+    *, split: int = 128, auto_partner_down: int | None = 10
+) -> tuple[DhcpServer, DhcpServer]:
     """A pair built through the services, as a user builds it: a scope with a pool on A,
     A's first peer (primary), the scope migrated to B."""
     a = services.server_create(name="kea-a", address=SIDES["a"])

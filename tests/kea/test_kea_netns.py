@@ -172,7 +172,9 @@ def test_imported_pair_reaches_hot_standby_and_serves(lab):
     assert check_ha(files) == []
     dhcp4 = export.servers[0].dhcp4["Dhcp4"]
     subnet = dhcp4["subnet4"][0]
-    assert subnet["reservations"] == [{"hw-address": "02:00:00:00:00:99", "ip-address": "10.99.1.20"}]
+    assert subnet["reservations"] == [
+        {"hw-address": "02:00:00:00:00:99", "ip-address": "10.99.1.20"}
+    ]
     assert {"name": "ntp-servers", "data": "10.99.1.123"} in subnet["option-data"]
     assert dhcp4["option-data"] == [{"name": "domain-name-servers", "data": "10.99.1.53"}]
     pair = KeaPair(lab, export, {"a": "imp-a", "b": "imp-b"})
