@@ -359,10 +359,21 @@ def _check_pair(servers: list[_Server], problems: list[Problem]) -> None:
 
 
 def _pools(dhcp4: dict[str, Any]) -> list[Any]:
+    """Each subnet's id, network and pools with their classes (in either Kea's form)."""
     out = []
     for subnet in dhcp4.get("subnet4", []) or []:
-        if isinstance(subnet, dict):
-            out.append((subnet.get("id"), subnet.get("subnet"), subnet.get("pools")))
+        if not isinstance(subnet, dict):
+            continue
+        pools = []
+        for pool in subnet.get("pools", []) or []:
+            if isinstance(pool, dict):
+                classes = pool.get("client-classes")
+                if classes is None and "client-class" in pool:
+                    classes = [pool["client-class"]]
+                pools.append((pool.get("pool"), classes))
+            else:
+                pools.append((pool, None))
+        out.append((subnet.get("id"), subnet.get("subnet"), pools))
     return out
 
 

@@ -550,8 +550,18 @@ class Exporter:
             "authoritative": True,
         }
         where = f"server {side.server}"
+        if side.server.omapi_port:
+            self.add(
+                WARNING,
+                where,
+                f"OMAPI port {side.server.omapi_port}: not carried over (Kea has no OMAPI; "
+                "its control agent's REST API takes its place).",
+            )
         if side.server.statements is None:
-            return out  # made here: written with 'authoritative;' and 'ddns-update-style none;'
+            # Made here: its dhcpd.conf says 'authoritative;' and 'ddns-update-style none;'.
+            self.add(INFO, where, "'authoritative;' → authoritative true.")
+            self.add(INFO, where, _NO_DDNS)
+            return out
         out["authoritative"] = False
         for _, text in side.server.statements:
             if not isinstance(text, str):
@@ -581,9 +591,11 @@ class Exporter:
             words = [t.value.lower() for t in node.tokens]
             if words == ["authoritative"]:
                 out["authoritative"] = True
+                self.add(INFO, where, "'authoritative;' → authoritative true.")
                 return
             if words in (["ddns-update-style", "none"], ["ddns-updates", "off"]):
-                return  # Kea does no DNS updates without kea-dhcp-ddns
+                self.add(INFO, where, f"'{_short(text)}': {_NO_DDNS_WHY}")
+                return
             if len(words) == 2 and words[0] in ("default-lease-time", "max-lease-time"):
                 if words[1].isdigit():
                     key = (
@@ -882,6 +894,10 @@ class Exporter:
             }
         }
         return ServerExport(side.server, s, {"Dhcp4": dhcp4}, ctrl_agent)
+
+
+_NO_DDNS_WHY = "nothing to write (Kea makes no DNS updates unless kea-dhcp-ddns is set up)."
+_NO_DDNS = f"'ddns-update-style none;': {_NO_DDNS_WHY}"
 
 
 def _heartbeat_ms(max_response_delay_ms: int) -> int:
