@@ -36,12 +36,14 @@ import json
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from failover.dhcpd.ast import Host, Node, OptionSetting, Statement
 from failover.dhcpd.parser import ParseError, parse_text
 from failover.models import AddressPool, DhcpServer, FailoverPeer, Scope, ScopeGroup, ipv4_int
 
+from .checks import Problem, check_ha
 from .models import KeaSettings
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -138,13 +140,27 @@ class KeaExport:
     servers: list[ServerExport]
     report: list[ReportItem] = field(default_factory=list)
 
+    _files: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    #: What the export page shows of each file (name, first lines, line count), kept by it.
+    page_heads: list[tuple[str, str, int]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     def files(self) -> dict[str, str]:
-        """File name → JSON text, for each server its kea-dhcp4 then its control agent."""
-        out: dict[str, str] = {}
-        for side in self.servers:
-            out[side.dhcp4_name] = dumps(side.dhcp4)
-            out[side.ctrl_agent_name] = dumps(side.ctrl_agent)
-        return out
+        """File name → JSON text, for each server its kea-dhcp4 then its control agent
+        (serialised once: an export is kept per data version and read-only)."""
+        if self._files is None:
+            out: dict[str, str] = {}
+            for side in self.servers:
+                out[side.dhcp4_name] = dumps(side.dhcp4)
+                out[side.ctrl_agent_name] = dumps(side.ctrl_agent)
+            self._files = out
+        return dict(self._files)
+
+    @cached_property
+    def problems(self) -> list[Problem]:
+        """dhcpadmin's own check of the HA part of the files (once per export)."""
+        return check_ha(self.files())
 
     def archive(self) -> bytes:
         """The four files and REPORT.txt in one ZIP archive (fixed dates: the same data,
@@ -304,12 +320,41 @@ def _parsed(text: str) -> list[Node] | None:
 # --- the exporter ----------------------------------------------------------------------
 
 
+class ScopeRow(NamedTuple):
+    """The columns of a scope the export reads."""
+
+    pk: int
+    network: str
+    first_int: int
+    last_int: int
+    group_id: int | None
+    routers: str
+    domain_name_servers: str
+    domain_name: str
+    default_lease_time: int | None
+    max_lease_time: int | None
+    statements: list[Any]
+
+
+class PoolRow(NamedTuple):
+    """The columns of an address pool the export reads."""
+
+    scope_id: int
+    first_int: int
+    last_int: int
+    first_address: str
+    last_address: str
+    failover_peer_id: int | None
+    statements: list[Any]
+
+
 @dataclass
 class _Side:
     server: DhcpServer
     peer: FailoverPeer
     settings: KeaSettings
-    scopes: dict[str, Scope] = field(default_factory=dict)  # network -> scope
+    scopes: dict[str, ScopeRow] = field(default_factory=dict)  # network -> scope
+    groups: dict[int, ScopeGroup] = field(default_factory=dict)
 
 
 def settings_for(server: DhcpServer) -> KeaSettings:
@@ -342,31 +387,33 @@ class Exporter:
 
     # -- loading --
 
-    def _load(self) -> dict[int, list[AddressPool]]:
-        """Every scope of both servers with its pools (two queries per server)."""
-        pools_of: dict[int, list[AddressPool]] = defaultdict(list)
+    def _load(self) -> dict[int, list[PoolRow]]:
+        """Every scope of both servers with its pools, as tuples (three queries per
+        server: 20,000 model instances would cost more than the whole export)."""
+        pools_of: dict[int, list[PoolRow]] = defaultdict(list)
         for side in self.sides:
-            scopes = list(
+            side.groups = {g.pk: g for g in ScopeGroup.objects.filter(server=side.server)}
+            scopes = (
                 Scope.objects.filter(server=side.server)
-                .select_related("group")
                 .order_by("first_int", "-last_int")
+                .values_list(*ScopeRow._fields)
             )
-            pools = AddressPool.objects.filter(scope__server=side.server).order_by(
-                "scope_id", "first_int"
+            pools = (
+                AddressPool.objects.filter(scope__server=side.server)
+                .order_by("scope_id", "first_int")
+                .values_list(*PoolRow._fields)
             )
-            for pool in pools:
+            for row in pools:
+                pool = PoolRow._make(row)
                 pools_of[pool.scope_id].append(pool)
-            for scope in scopes:
-                ours = [p for p in pools_of[scope.pk] if p.failover_peer_id == side.peer.pk]
-                others = [
-                    p
-                    for p in pools_of[scope.pk]
-                    if p.failover_peer_id is not None and p.failover_peer_id != side.peer.pk
-                ]
-                where = f"scope {scope.network} on {side.server}"
-                if ours:
+            for row in scopes:
+                scope = ScopeRow._make(row)
+                own = pools_of[scope.pk]
+                if any(p.failover_peer_id == side.peer.pk for p in own):
                     side.scopes[scope.network] = scope
-                elif others:
+                    continue
+                where = f"scope {scope.network} on {side.server}"
+                if any(p.failover_peer_id is not None for p in own):
                     self.add(
                         WARNING,
                         where,
@@ -614,7 +661,7 @@ class Exporter:
         out: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
         if not side.server.statements:
             return out
-        spans = [(scope.interval, network) for network, scope in side.scopes.items()]
+        spans: list[tuple[tuple[int, int], str]] | None = None
         for _, text in side.server.statements:
             if not isinstance(text, str) or not text.lstrip().lower().startswith("host"):
                 continue
@@ -625,6 +672,11 @@ class Exporter:
                 if reservation is None:
                     continue
                 address = ipv4_int(reservation["ip-address"])
+                if spans is None:  # only for a server with top-level hosts
+                    spans = [
+                        ((scope.first_int, scope.last_int), network)
+                        for network, scope in side.scopes.items()
+                    ]
                 network = next(
                     (n for (low, high), n in spans if low <= address <= high),
                     reservation["ip-address"],
@@ -672,9 +724,9 @@ class Exporter:
     def _subnet(
         self,
         side: _Side,
-        scope: Scope,
+        scope: ScopeRow,
         number: int,
-        pools: list[AddressPool],
+        pools: list[PoolRow],
         mode: str,
         classes: tuple[str, str],
         global_hosts: list[tuple[str, dict[str, Any]]],
@@ -706,10 +758,12 @@ class Exporter:
         for _, text in scope.statements:
             if isinstance(text, str):
                 self._scope_statement(side, scope, text, subnet, options, reservations)
-        group = scope.group
-        while group is not None:
-            self._group_report(side, group, scope)
-            group = group.parent
+        group = side.groups.get(scope.group_id) if scope.group_id else None
+        for _ in range(100):  # nested groups, never a cycle
+            if group is None:
+                break
+            self._group_report(side, group)
+            group = side.groups.get(group.parent_id) if group.parent_id else None
         pool_list: list[dict[str, Any]] = []
         for pool in pools:
             label = f"pool {pool.first_address}-{pool.last_address} on {side.server}"
@@ -736,12 +790,12 @@ class Exporter:
     def _pool(
         self,
         side: _Side,
-        pool: AddressPool,
+        pool: PoolRow,
         mode: str,
         classes: tuple[str, str],
         halves_reported: set[str],
     ) -> list[dict[str, Any]]:
-        first, last = ipv4_int(pool.first_address), ipv4_int(pool.last_address)
+        first, last = pool.first_int, pool.last_int
         if mode != LOAD_BALANCING:
             return [{"pool": f"{pool.first_address}-{pool.last_address}"}]
         size = last - first + 1
@@ -762,7 +816,7 @@ class Exporter:
         ]
 
     def _class_pool(self, side: _Side, first: int, last: int, cls: str) -> dict[str, Any]:
-        text = f"{ipaddress.IPv4Address(first)}-{ipaddress.IPv4Address(last)}"
+        text = f"{_dotted(first)}-{_dotted(last)}"
         if side.settings.client_classes_list:
             return {"pool": text, "client-classes": [cls]}
         return {"pool": text, "client-class": cls}
@@ -770,7 +824,7 @@ class Exporter:
     def _scope_statement(
         self,
         side: _Side,
-        scope: Scope,
+        scope: ScopeRow,
         text: str,
         subnet: dict[str, Any],
         options: list[dict[str, Any]],
@@ -813,7 +867,7 @@ class Exporter:
                     continue
             self.add(WARNING, where, f"'{_short(node.text)}': dropped (no Kea equivalent here).")
 
-    def _group_report(self, side: _Side, group: ScopeGroup, scope: Scope) -> None:
+    def _group_report(self, side: _Side, group: ScopeGroup) -> None:
         key = f"group:{group.pk}"
         if key in self._reported:
             return
@@ -898,6 +952,10 @@ class Exporter:
 
 _NO_DDNS_WHY = "nothing to write (Kea makes no DNS updates unless kea-dhcp-ddns is set up)."
 _NO_DDNS = f"'ddns-update-style none;': {_NO_DDNS_WHY}"
+
+
+def _dotted(number: int) -> str:
+    return f"{number >> 24}.{(number >> 16) & 255}.{(number >> 8) & 255}.{number & 255}"
 
 
 def _heartbeat_ms(max_response_delay_ms: int) -> int:

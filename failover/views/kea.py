@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import selectors
 from ..access import login_required
-from ..kea.checks import check_ha, kea_test
+from ..kea.checks import kea_test
 from ..kea.export import ERROR, INFO, WARNING, KeaExport
 from ..kea.services import export_of_peer
 from ..models import FailoverPeer
@@ -38,6 +38,23 @@ def _export(pk: int) -> tuple[RelationshipView, KeaExport]:
         raise Http404(" ".join(exc.messages)) from None
 
 
+def _heads(export: KeaExport) -> list[tuple[str, str, int]]:
+    """Each file's name, first FILE_LINES lines and number of lines, once per export."""
+    heads = export.page_heads
+    if heads is None:
+        heads = []
+        for name, text in export.files().items():
+            cut = -1
+            for _ in range(FILE_LINES):
+                cut = text.find("\n", cut + 1)
+                if cut < 0:
+                    break
+            head = text if cut < 0 else text[:cut]
+            heads.append((name, head.rstrip("\n"), text.count("\n")))
+        export.page_heads = heads
+    return heads
+
+
 def _context(
     pk: int, relationship: RelationshipView, export: KeaExport | None, error: str = ""
 ) -> dict[str, Any]:
@@ -45,14 +62,13 @@ def _context(
     settings_rows: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     if export is not None:
-        for name, text in export.files().items():
-            lines = text.splitlines()
+        for name, head, lines in _heads(export):
             files.append(
                 {
                     "name": name,
-                    "head": "\n".join(lines[:FILE_LINES]),
-                    "more": max(0, len(lines) - FILE_LINES),
-                    "lines": len(lines),
+                    "head": head,
+                    "more": max(0, lines - FILE_LINES),
+                    "lines": lines,
                     "url": reverse("failover:kea_file", args=[pk, name]),
                 }
             )
@@ -81,7 +97,7 @@ def _context(
         "report": export.report[:REPORT_ITEMS] if export else [],
         "more_report": max(0, len(export.report) - REPORT_ITEMS) if export else 0,
         "counts": counts,
-        "problems": check_ha(export.files()) if export else [],
+        "problems": export.problems if export else [],
         "peer_pk": pk,
     }
 

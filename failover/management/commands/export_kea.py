@@ -16,7 +16,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from failover.kea.checks import check_ha, kea_test
+from failover.kea.checks import kea_test
 from failover.kea.services import relationship_for_export, relationships_named
 
 
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         for item in export.report:
             self.stdout.write(f"  {item}")
         failed = bool(export.errors)
-        problems = check_ha(files)
+        problems = export.problems
         if problems:
             failed = True
             self.stdout.write(f"HA check: {len(problems)} problem(s):")
