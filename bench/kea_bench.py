@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     with CaptureQueriesContext(connection) as queries:
         relationship_for_export(relationship)
     export_time, export = best_of(args.repeat, lambda: relationship_for_export(relationship))
+
     def serialise() -> dict[str, str]:
         export._files = None  # serialise again (an export keeps its files once made)
         return export.files()
