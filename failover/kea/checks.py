@@ -71,6 +71,7 @@ PEER_KEYS = {
     "auto-failover",
     "basic-auth-user",
     "basic-auth-password",
+    "basic-auth-password-file",
     "trust-anchor",
     "cert-file",
     "key-file",
@@ -251,9 +252,7 @@ def _url_problem(url: Any) -> str | None:
 def _check_classes(server: _Server, names: list[str], problems: list[Problem]) -> None:
     wanted = {f"HA_{n}" for n in names}
     used: set[str] = set()
-    for subnet in server.dhcp4.get("subnet4", []) or []:
-        if not isinstance(subnet, dict):
-            continue
+    for subnet in all_subnets(server.dhcp4):
         for pool in subnet.get("pools", []) or []:
             if not isinstance(pool, dict):
                 continue
@@ -358,12 +357,24 @@ def _check_pair(servers: list[_Server], problems: list[Problem]) -> None:
             )
 
 
+def all_subnets(dhcp4: dict[str, Any]) -> list[dict[str, Any]]:
+    """The subnets of ``subnet4`` and of every shared network, in id order."""
+    found = [s for s in dhcp4.get("subnet4", []) or [] if isinstance(s, dict)]
+    for network in dhcp4.get("shared-networks", []) or []:
+        if isinstance(network, dict):
+            found += [s for s in network.get("subnet4", []) or [] if isinstance(s, dict)]
+    return sorted(found, key=_subnet_id)
+
+
+def _subnet_id(subnet: dict[str, Any]) -> int:
+    value = subnet.get("id")
+    return value if isinstance(value, int) else 0
+
+
 def _pools(dhcp4: dict[str, Any]) -> list[Any]:
     """Each subnet's id, network and pools with their classes (in either Kea's form)."""
     out = []
-    for subnet in dhcp4.get("subnet4", []) or []:
-        if not isinstance(subnet, dict):
-            continue
+    for subnet in all_subnets(dhcp4):
         pools = []
         for pool in subnet.get("pools", []) or []:
             if isinstance(pool, dict):

@@ -26,6 +26,10 @@ The mapping (see /work/shared/KEA_HA.md and the notes of issue 12):
   same on both servers), options from the fields, lifetimes with dhcpd's defaults (43200 s
   and 86400 s) where none is set, translatable verbatim statements (``option``, ``host``
   with a fixed address, ``next-server``, ``filename``, ``server-name``) translated.
+- **shared networks and groups**: a ``shared-network`` becomes a Kea shared network (its
+  translatable options its ``option-data``); a ``group``'s translatable options go into the
+  subnets inside it (or the shared network inside it) where not set nearer, as dhcpd's
+  scoping does. Everything else is reported.
 """
 
 from __future__ import annotations
@@ -377,7 +381,7 @@ class Exporter:
     ):
         self.name = name
         self.report: list[ReportItem] = []
-        self._reported: set[str] = set()
+        self._group_cache: dict[str, list[dict[str, Any]]] = {}
         self.sides = [
             _Side(server, peer, settings_for(server)) for server, peer in (primary, secondary)
         ]
@@ -483,24 +487,36 @@ class Exporter:
         halves_reported: set[str] = set()
         exports = []
         for index, side in enumerate(self.sides):
-            subnets = []
+            subnets: list[dict[str, Any]] = []
+            shared_networks: dict[int, dict[str, Any]] = {}  # group pk -> Kea shared network
             for number, network in enumerate(networks, start=1):
                 scope = side.scopes.get(network)
                 if scope is None:
                     continue
-                subnets.append(
-                    self._subnet(
-                        side,
-                        scope,
-                        number,
-                        pools_of[scope.pk],
-                        mode.mode,
-                        classes,
-                        hosts[index].pop(network, []),
-                        globals_[index],
-                        halves_reported,
-                    )
+                shared: list[Any] = [None, []]
+                subnet = self._subnet(
+                    side,
+                    scope,
+                    number,
+                    pools_of[scope.pk],
+                    mode.mode,
+                    classes,
+                    hosts[index].pop(network, []),
+                    globals_[index],
+                    halves_reported,
+                    shared,
                 )
+                group, shared_options = shared
+                if group is None:
+                    subnets.append(subnet)
+                    continue
+                if group.pk not in shared_networks:
+                    entry: dict[str, Any] = {"name": group.name}
+                    if shared_options:
+                        entry["option-data"] = shared_options
+                    entry["subnet4"] = []
+                    shared_networks[group.pk] = entry
+                shared_networks[group.pk]["subnet4"].append(subnet)
             for network, entries in hosts[index].items():
                 for host_name, _ in entries:
                     self.add(
@@ -508,7 +524,11 @@ class Exporter:
                         f"host {host_name} on {side.server}",
                         f"Dropped: its fixed address is in no exported subnet ({network}).",
                     )
-            exports.append(self._server(side, mode.mode, peers, globals_[index], subnets))
+            exports.append(
+                self._server(
+                    side, mode.mode, peers, globals_[index], subnets, list(shared_networks.values())
+                )
+            )
         self._timing_report(mode.mode, auto)
         return KeaExport(self.name, mode.mode, exports, self.report)
 
@@ -732,7 +752,10 @@ class Exporter:
         global_hosts: list[tuple[str, dict[str, Any]]],
         globals_: dict[str, Any],
         halves_reported: set[str],
+        subnet_shared: list[Any],
     ) -> dict[str, Any]:
+        """The Kea subnet of ``scope``; ``subnet_shared`` is set to its shared network and
+        that network's options when it is in one."""
         where = f"scope {scope.network} on {side.server}"
         subnet: dict[str, Any] = {"id": number, "subnet": scope.network}
         options = [
@@ -758,12 +781,30 @@ class Exporter:
         for _, text in scope.statements:
             if isinstance(text, str):
                 self._scope_statement(side, scope, text, subnet, options, reservations)
+        # Enclosing groups: the first shared-network becomes a Kea shared network; the
+        # options of groups inside it go into the subnet, of groups around it into the
+        # shared network (where not set nearer, as dhcpd's scoping does).
+        names = {option["name"] for option in options}
+        shared: ScopeGroup | None = None
+        shared_options: list[dict[str, Any]] = []
         group = side.groups.get(scope.group_id) if scope.group_id else None
         for _ in range(100):  # nested groups, never a cycle
             if group is None:
                 break
-            self._group_report(side, group)
+            own = self._group_options(side, group)
+            if group.kind == ScopeGroup.Kind.SHARED_NETWORK and shared is None:
+                shared = group
+                shared_options = list(own)
+            elif shared is None:
+                options.extend(o for o in own if o["name"] not in names)
+                names.update(o["name"] for o in own)
+            else:
+                known = {o["name"] for o in shared_options}
+                shared_options.extend(o for o in own if o["name"] not in known)
             group = side.groups.get(group.parent_id) if group.parent_id else None
+        if shared is not None:
+            subnet_shared[0] = shared
+            subnet_shared[1] = shared_options
         pool_list: list[dict[str, Any]] = []
         for pool in pools:
             label = f"pool {pool.first_address}-{pool.last_address} on {side.server}"
@@ -867,21 +908,33 @@ class Exporter:
                     continue
             self.add(WARNING, where, f"'{_short(node.text)}': dropped (no Kea equivalent here).")
 
-    def _group_report(self, side: _Side, group: ScopeGroup) -> None:
+    def _group_options(self, side: _Side, group: ScopeGroup) -> list[dict[str, Any]]:
+        """The translatable options of a shared-network or group (reported once)."""
         key = f"group:{group.pk}"
-        if key in self._reported:
-            return
-        self._reported.add(key)
+        if key in self._group_cache:
+            return self._group_cache[key]
         where = f"{group.header} on {side.server}"
-        self.add(
-            WARNING,
-            where,
-            "Its subnets are exported as plain subnets (shared networks and groups are not "
-            "carried over).",
-        )
+        options: list[dict[str, Any]] = []
+        if group.kind == ScopeGroup.Kind.SHARED_NETWORK:
+            self.add(INFO, where, f"→ Kea shared network '{group.name}'.")
         for _, text in group.statements:
-            if isinstance(text, str):
-                self.add(WARNING, where, f"'{_short(text)}': dropped (not translated).")
+            if not isinstance(text, str):
+                continue
+            nodes = _parsed(text) or []
+            if len(nodes) == 1 and isinstance(nodes[0], OptionSetting):
+                data = option_data(nodes[0].name, nodes[0].value)
+                if data is not None:
+                    options.append({"name": nodes[0].name, "data": data})
+                    target = (
+                        "the shared network's option-data"
+                        if group.kind == ScopeGroup.Kind.SHARED_NETWORK
+                        else "the option-data of its subnets"
+                    )
+                    self.add(INFO, where, f"'{_short(text)}' → {target}.")
+                    continue
+            self.add(WARNING, where, f"'{_short(text)}': dropped (not translated).")
+        self._group_cache[key] = options
+        return options
 
     # -- the two files of a server --
 
@@ -892,6 +945,7 @@ class Exporter:
         peers: list[dict[str, Any]],
         globals_: dict[str, Any],
         subnets: list[dict[str, Any]],
+        shared_networks: list[dict[str, Any]],
     ) -> ServerExport:
         s = side.settings
         mrd_ms = max(x.peer.max_response_delay for x in self.sides) * 1000
@@ -927,6 +981,8 @@ class Exporter:
             {"library": f"{hooks}/libdhcp_lease_cmds.so"},
             {"library": f"{hooks}/libdhcp_ha.so", "parameters": {"high-availability": [ha]}},
         ]
+        if shared_networks:
+            dhcp4["shared-networks"] = shared_networks
         dhcp4["subnet4"] = subnets
         dhcp4["loggers"] = [
             {"name": "kea-dhcp4", "severity": "INFO", output_key: [{"output": "stdout"}]}

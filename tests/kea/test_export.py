@@ -12,10 +12,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from failover import services
-from failover.kea.checks import check_ha
+from failover.kea.checks import check_ha, kea_test
 from failover.kea.export import mode_of
 from failover.kea.services import export_of_peer, kea_settings_save
 from failover.models import ChangeRecord, DhcpServer, FailoverPeer
+from tests.conftest import require_binary
 from tests.dhcpd.conftest import build_pair
 
 pytestmark = pytest.mark.django_db
@@ -275,8 +276,12 @@ host roaming {
   hardware ethernet 02:00:00:00:00:01;
   fixed-address 10.50.0.30;
 }
+group {
+option interface-mtu 1400;
+option time-offset 7200;
 shared-network campus {
   option time-offset 3600;
+  ignore client-updates;
   subnet 10.50.0.0 netmask 255.255.255.0 {
     option routers 10.50.0.1;
     option ntp-servers ntp.example.test;
@@ -294,6 +299,7 @@ shared-network campus {
       range 10.50.0.100 10.50.0.199;
     }
   }
+}
 }
 """
 
@@ -326,7 +332,14 @@ def test_imported_statements_translated_or_reported():
         {"name": "domain-name-servers", "data": "10.0.0.53, 10.0.0.54"},
         {"name": "domain-search", "data": "a.test, b.test"},
     ]
-    subnet = dhcp4["subnet4"][0]
+    assert dhcp4["subnet4"] == []
+    (shared,) = dhcp4["shared-networks"]
+    assert shared["name"] == "campus"
+    assert shared["option-data"] == [  # its own, then the enclosing group's not set nearer
+        {"name": "time-offset", "data": "3600"},
+        {"name": "interface-mtu", "data": "1400"},
+    ]
+    subnet = shared["subnet4"][0]
     assert subnet["next-server"] == "10.50.0.5"
     assert subnet["boot-file-name"] == "pxelinux.0"
     assert {"name": "routers", "data": "10.50.0.1"} in subnet["option-data"]
@@ -340,9 +353,14 @@ def test_imported_statements_translated_or_reported():
     assert items(exp, "option ntp-servers ntp.example.test;': dropped (not translated)")
     assert items(exp, "host nomac on i-a: Dropped: Kea reservations here need")
     assert items(exp, "'deny dynamic bootp clients;': dropped")
-    assert items(exp, "shared-network campus on i-a: Its subnets are exported as plain")
-    assert items(exp, "'option time-offset 3600;': dropped")
+    assert items(exp, "INFO shared-network campus on i-a: → Kea shared network 'campus'.")
+    assert items(exp, "'option time-offset 3600;' → the shared network's option-data.")
+    assert items(exp, "INFO group on i-a: 'option interface-mtu 1400;' → the option-data of its")
+    assert items(exp, "WARNING shared-network campus on i-a: 'ignore client-updates;': dropped")
     assert items(exp, "INFO host printer on i-a: → reservation")
+    require_binary("kea-dhcp4")
+    for result in kea_test(exp.files()):  # the real Kea reads the shared network
+        assert result.ok, (result.file, result.output)
     assert items(exp, "INFO server i-a: 'authoritative;' → authoritative true.")
     assert items(exp, "INFO server i-a: 'ddns-update-style none;': nothing to write")
     assert check_ha(exp.files()) == []
@@ -360,3 +378,43 @@ def test_archive_holds_the_four_files_and_the_report():
         )
         assert "Max Client Lead Time" in zf.read("fo-pair-kea/REPORT.txt").decode()
     assert exp.archive() == exp.archive()  # same data, same bytes
+
+
+GROUPED = """
+failover peer "grp" {
+  ROLE;
+  address SELF;
+  peer address PEER;
+  max-response-delay 30;
+  max-unacked-updates 10;
+  MCLT
+}
+group {
+  option interface-mtu 1400;
+  option routers 10.60.0.254;
+  subnet 10.60.0.0 netmask 255.255.255.0 {
+    option routers 10.60.0.1;
+    pool { failover peer "grp"; range 10.60.0.10 10.60.0.20; }
+  }
+}
+"""
+
+
+def test_group_options_go_into_its_subnets_where_not_set():
+    for name, role, self_, peer in (
+        ("g-a", "primary", "10.0.0.1", "10.0.0.2"),
+        ("g-b", "secondary", "10.0.0.2", "10.0.0.1"),
+    ):
+        mclt = "mclt 600;\n  split 128;" if role == "primary" else ""
+        text = GROUPED.replace("ROLE", role).replace("SELF", self_).replace("PEER", peer)
+        services.config_import(
+            server=DhcpServer(name=name, address=self_), text=text.replace("MCLT", mclt)
+        )
+    exp = export(DhcpServer.objects.get(name="g-a"))
+    (subnet,) = exp.servers[0].dhcp4["Dhcp4"]["subnet4"]
+    assert subnet["option-data"] == [
+        {"name": "routers", "data": "10.60.0.1"},  # the subnet's own wins
+        {"name": "interface-mtu", "data": "1400"},
+    ]
+    assert "shared-networks" not in exp.servers[0].dhcp4["Dhcp4"]
+    assert check_ha(exp.files()) == []
