@@ -16,7 +16,7 @@ from failover.services import Actor, lock_servers, retry_on_deadlock
 from failover.services._base import _record
 from failover.versioning import cached
 
-from .export import KeaExport, export_pair
+from .export import ERROR, WARNING, KeaExport, ReportItem, export_pair
 from .models import KeaSettings
 
 SETTINGS_FIELDS = (
@@ -64,11 +64,22 @@ def relationship_for_export(relationship: RelationshipView) -> KeaExport:
         )
     assert relationship.primary_server and relationship.primary_peer
     assert relationship.secondary_server and relationship.secondary_peer
-    return export_pair(
+    export = export_pair(
         relationship.name,
         (relationship.primary_server, relationship.primary_peer),
         (relationship.secondary_server, relationship.secondary_peer),
     )
+    # What the pair check finds in the relationship itself (roles, mirrored addresses, …)
+    # comes first: the export is only as right as the relationship.
+    export.report[:0] = [
+        ReportItem(
+            ERROR if finding.severity == "error" else WARNING,
+            f"relationship {relationship.name}",
+            f"Pair check: {finding.message}",
+        )
+        for finding in relationship.other_findings
+    ]
+    return export
 
 
 def export_of_peer(peer: FailoverPeer) -> tuple[RelationshipView, KeaExport]:

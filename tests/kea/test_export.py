@@ -418,3 +418,10 @@ def test_group_options_go_into_its_subnets_where_not_set():
     ]
     assert "shared-networks" not in exp.servers[0].dhcp4["Dhcp4"]
     assert check_ha(exp.files()) == []
+
+
+def test_pair_check_findings_of_the_relationship_come_first():
+    a, b = build_pair()
+    services.peer_update(peer=b.failover_peers.get(), peer_port=648)
+    exp = export(a)
+    assert str(exp.report[0]).startswith("ERROR relationship fo-pair: Pair check: dhcp-a listens")

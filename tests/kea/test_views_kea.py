@@ -109,6 +109,8 @@ def test_partner_not_managed_is_said_not_500(viewer_client):
         mclt=60,
         split=128,
     ).peer
+    detail = viewer_client.get(reverse("failover:relationship_detail", args=[peer.pk]))
+    assert detail.status_code == 200 and "Export to Kea HA" not in detail.content.decode()
     page = viewer_client.get(reverse("failover:kea_export", args=[peer.pk]))
     assert page.status_code == 409
     assert "both servers must be managed in dhcpadmin" in page.content.decode()
