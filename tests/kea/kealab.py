@@ -72,6 +72,7 @@ class KeaPair:
     sides: dict[str, str]  # side -> server name
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     clients: int = 0
+    seen: dict[str, list[str]] = field(default_factory=dict)  # states of the last wait
 
     def files_for(self, side: str) -> tuple[Path, Path]:
         name = self.sides[side]
@@ -144,11 +145,15 @@ class KeaPair:
         """Seconds until every side in ``wanted`` reports its state (asserts otherwise)."""
         started = time.monotonic()
         states: dict[str, str] = {}
+        self.seen = {side: [] for side in wanted}
         while time.monotonic() - started < timeout:
             for name, proc in self.procs.items():
                 if name.startswith("dhcp4-") and name[-1] in wanted:
                     assert proc.poll() is None, f"{name} exited:\n{self.logs()}"
             states = {side: self.state(side) for side in wanted}
+            for side, state in states.items():  # the states passed through, in order
+                if not self.seen[side] or self.seen[side][-1] != state:
+                    self.seen[side].append(state)
             if states == wanted:
                 return time.monotonic() - started
             time.sleep(0.25)
