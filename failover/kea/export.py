@@ -594,16 +594,21 @@ class Exporter:
                 WARNING,
                 where,
                 f"Auto Partner Down ({values}) → auto-failover true, max-unacked-clients 0: "
-                "Kea goes to partner-down once max-response-delay passes without an answer; "
-                "the waiting time itself is not carried over.",
+                "Kea goes to partner-down and serves the partner's clients once "
+                "max-response-delay passes without an answer; the waiting time itself is not "
+                "carried over.",
             )
         else:
             self.add(
                 WARNING,
                 where,
-                "No Auto Partner Down → auto-failover false: after a failure Kea reaches "
-                "partner-down but serves the partner's clients only when an operator says "
-                "so (ha-scopes), as dhcpd waits for partner-down.",
+                "No Auto Partner Down → auto-failover false, max-unacked-clients "
+                f"{KEA_DEFAULT_MAX_UNACKED}: when the partner fails, the survivor does not take "
+                "over the partner's clients by itself (in load-balancing it keeps serving its "
+                "own in communication-recovery; partner-down comes once "
+                f"{KEA_DEFAULT_MAX_UNACKED} clients went unanswered by the partner); an operator "
+                "gives it the partner's clients (ha-scopes), as dhcpd waits for an operator's "
+                "partner-down.",
             )
 
     # -- server level --

@@ -34,10 +34,10 @@ STATE_WAIT = 40.0  # seconds until a state is reached
 LEASE_WAIT = 30.0  # seconds a client may take for its lease
 KEA_DIR_NAME = "kea-{side}"
 
-_HEARTBEAT = """
+_COMMAND = """
 import json, sys, urllib.request
 req = urllib.request.Request(sys.argv[1], data=json.dumps(
-    {"command": "ha-heartbeat", "service": ["dhcp4"]}).encode(),
+    {"command": sys.argv[2], "service": ["dhcp4"]}).encode(),
     headers={"Content-Type": "application/json"})
 try:
     print(urllib.request.urlopen(req, timeout=3).read().decode())
@@ -124,22 +124,34 @@ class KeaPair:
             if name.endswith(".log")
         )
 
-    def state(self, side: str) -> str:
-        """The ``ha-heartbeat`` state of ``side``'s server, through its control agent."""
+    def command(self, side: str, command: str) -> object:
+        """A control command to ``side``'s kea-dhcp4 through its control agent (from inside
+        the namespace); the JSON answer, or None."""
         url = f"http://{SIDES[side]}:{PORT}/"
         try:
             out = subprocess.run(
-                self.lab.exec(side, sys.executable, "-c", _HEARTBEAT, url),
+                self.lab.exec(side, sys.executable, "-c", _COMMAND, url, command),
                 capture_output=True,
                 text=True,
                 timeout=10,
             ).stdout
-            answer = json.loads(out)
+            return json.loads(out)
         except (subprocess.TimeoutExpired, ValueError):
-            return "?"
+            return None
+
+    def state(self, side: str) -> str:
+        """The ``ha-heartbeat`` state of ``side``'s server."""
+        answer = self.command(side, "ha-heartbeat")
         if isinstance(answer, list) and answer and isinstance(answer[0], dict):
             return str((answer[0].get("arguments") or {}).get("state", answer[0].get("text")))
         return str(answer)
+
+    def scopes(self, side: str) -> list[str]:
+        """The HA scopes ``side``'s server serves now (``status-get``)."""
+        answer = self.command(side, "status-get")
+        assert isinstance(answer, list) and answer, answer
+        ha = answer[0]["arguments"]["high-availability"][0]
+        return sorted(ha["ha-servers"]["local"]["scopes"])
 
     def wait_states(self, wanted: dict[str, str], timeout: float = STATE_WAIT) -> float:
         """Seconds until every side in ``wanted`` reports its state (asserts otherwise)."""

@@ -79,6 +79,7 @@ def test_services_pair_load_balancing_failover_and_two_primaries(lab):
     pair.stop_dhcp4("b")
     took = pair.wait_states({"a": "partner-down"})
     print(f"a in partner-down {took:.1f} s after b stopped: {pair.seen}")
+    assert pair.scopes("a") == ["kea-a", "kea-b"]  # auto-failover: the partner's clients too
     partner_half = None
     for _ in range(MAX_CLIENTS):
         address = pair.client_lease()
@@ -109,6 +110,24 @@ def test_services_pair_load_balancing_failover_and_two_primaries(lab):
     assert proc.returncode != 0, log
     assert "HA_CONFIGURATION_FAILED" in log, log
     assert "multiple primary servers" in log, log
+
+
+def test_without_auto_partner_down_the_survivor_keeps_its_own_clients(lab):
+    """No auto-partner-down in dhcpd → auto-failover false, max-unacked-clients 10 (Kea's
+    default): when the partner stops, the survivor goes to communication-recovery and keeps
+    serving its own clients only, until an operator acts (as the report says)."""
+    a, b = build_lab_pair(split=128, auto_partner_down=None)
+    configure(lab, {"a": a, "b": b})
+    _, export = export_of_peer(a.failover_peers.get())
+    assert any("auto-failover false" in str(item) for item in export.report)
+    pair = KeaPair(lab, export, {"a": "kea-a", "b": "kea-b"})
+    pair.start()
+    pair.wait_states({"a": "load-balancing", "b": "load-balancing"})
+    assert pair.scopes("a") == ["kea-a"]
+    pair.stop_dhcp4("b")
+    took = pair.wait_states({"a": "communication-recovery"})
+    print(f"\na in communication-recovery {took:.1f} s after b stopped: {pair.seen}")
+    assert pair.scopes("a") == ["kea-a"]
 
 
 PRIMARY_CONF = """
