@@ -201,3 +201,48 @@ def test_settings_in_the_admin_go_through_the_service(admin_client, pair):
     assert admin_client.post(delete, {"post": "yes"}).status_code == 302
     assert not KeaSettings.objects.exists()
     assert ChangeRecord.objects.filter(action="kea_settings_delete").count() == 1
+
+
+def test_demo_pair_exports_clean(tmp_path, capsys):
+    call_command("seed_demo", verbosity=0)
+    require_binary("kea-dhcp4")
+    call_command("export_kea", "campus-failover", "--output-dir", str(tmp_path))
+    out = capsys.readouterr().out
+    assert "HA check: no problem." in out
+    assert out.count(": accepted.") == 4
+    data = json.loads((tmp_path / "dhcp-a-kea-dhcp4.json").read_text())
+    assert len(data["Dhcp4"]["subnet4"]) == 4  # Staff, Students, WiFi, Campus-wide
+
+
+def test_export_kea_command_server_picks_among_same_names(tmp_path, pair):
+    c = services.server_create(name="dhcp-c", address="10.1.0.3")
+    services.server_create(name="dhcp-d", address="10.1.0.4")
+    scope = services.scope_create(server=c, network="10.70.0.0/24")
+    services.pool_create(scope=scope, first_address="10.70.0.10", last_address="10.70.0.20")
+    services.peer_create(
+        server=c,
+        name="fo-pair",
+        role="primary",
+        address="10.1.0.3",
+        peer_address="10.1.0.4",
+        mclt=60,
+        split=128,
+    )
+    services.scope_migrate_to_partner(scope=scope)
+    with pytest.raises(CommandError, match="2 relationships are named 'fo-pair'"):
+        call_command("export_kea", "fo-pair", "--output-dir", str(tmp_path))
+    call_command(
+        "export_kea",
+        "fo-pair",
+        "--output-dir",
+        str(tmp_path),
+        "--server",
+        "dhcp-d",
+        "--no-kea-test",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "dhcp-c-kea-ctrl-agent.json",
+        "dhcp-c-kea-dhcp4.json",
+        "dhcp-d-kea-ctrl-agent.json",
+        "dhcp-d-kea-dhcp4.json",
+    ]
