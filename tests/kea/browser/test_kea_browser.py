@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import zipfile
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import require_binary
 from tests.dhcpd.conftest import build_pair
+
+pytestmark = pytest.mark.browser
 
 
 def test_export_to_kea_from_the_relationship_page(logged_in_page, live_url, tmp_path):
