@@ -62,8 +62,17 @@ def relationship_for_export(relationship: RelationshipView) -> KeaExport:
             f"Relationship '{relationship.name}': both servers must be managed in dhcpadmin "
             "to export it to Kea."
         )
-    assert relationship.primary_server and relationship.primary_peer
-    assert relationship.secondary_server and relationship.secondary_peer
+    assert relationship.primary_server and relationship.secondary_server
+    for server, peer in (
+        (relationship.primary_server, relationship.primary_peer),
+        (relationship.secondary_server, relationship.secondary_peer),
+    ):
+        if peer is None:
+            raise ValidationError(
+                f"Relationship '{relationship.name}': {server.name} has no failover peer "
+                "declaration for it yet; migrate a scope to the failover peer first."
+            )
+    assert relationship.primary_peer and relationship.secondary_peer
     export = export_pair(
         relationship.name,
         (relationship.primary_server, relationship.primary_peer),

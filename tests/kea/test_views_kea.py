@@ -246,3 +246,12 @@ def test_export_kea_command_server_picks_among_same_names(tmp_path, pair):
         "dhcp-d-kea-ctrl-agent.json",
         "dhcp-d-kea-dhcp4.json",
     ]
+
+
+def test_partner_without_peer_declaration_is_said_not_500(viewer_client, tmp_path):
+    a, b = build_pair(migrate=False)
+    page = viewer_client.get(reverse("failover:kea_export", args=[peer_pk(a)]))
+    assert page.status_code == 409
+    assert "dhcp-b has no failover peer declaration for it yet" in page.content.decode()
+    with pytest.raises(CommandError, match="dhcp-b has no failover peer declaration"):
+        call_command("export_kea", "fo-pair", "--output-dir", str(tmp_path))
