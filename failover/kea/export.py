@@ -37,6 +37,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import json
+import re
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -553,7 +554,7 @@ class Exporter:
             )
             for _, text in peer.statements:
                 if isinstance(text, str):
-                    self.add(WARNING, where, f"'{text}': dropped (no Kea equivalent).")
+                    self.add(WARNING, where, f"'{_short(text)}': dropped (no Kea equivalent).")
         a, b = self.sides[0].peer, self.sides[1].peer
         if a.max_response_delay != b.max_response_delay:
             self.add(
@@ -1023,8 +1024,12 @@ def _heartbeat_ms(max_response_delay_ms: int) -> int:
     return max(100, min(KEA_DEFAULT_HEARTBEAT_MS, max_response_delay_ms // 2))
 
 
+_SECRET = re.compile(r"(\bsecret\s+)(\"(?:[^\"\\]|\\.)*\"|[^\s;]+)", re.IGNORECASE)
+
+
 def _short(text: str, limit: int = 120) -> str:
-    one_line = " ".join(text.split())
+    """One line of at most ``limit`` characters, a key's secret never shown."""
+    one_line = " ".join(_SECRET.sub(r"\1…", text).split())
     return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
 
 

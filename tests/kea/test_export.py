@@ -425,3 +425,17 @@ def test_pair_check_findings_of_the_relationship_come_first():
     services.peer_update(peer=b.failover_peers.get(), peer_port=648)
     exp = export(a)
     assert str(exp.report[0]).startswith("ERROR relationship fo-pair: Pair check: dhcp-a listens")
+
+
+def test_a_key_secret_never_reaches_the_report():
+    text = _imported("primary", "10.0.0.1", "10.0.0.2")
+    key = 'key "omapi-key" {\n  algorithm hmac-md5;\n  secret "c2VjcmV0LXZhbHVlLTEyMw==";\n}\n'
+    services.config_import(server=DhcpServer(name="i-a", address="10.0.0.1"), text=key + text)
+    services.config_import(
+        server=DhcpServer(name="i-b", address="10.0.0.2"),
+        text=_imported("secondary", "10.0.0.2", "10.0.0.1"),
+    )
+    exp = export(DhcpServer.objects.get(name="i-a"))
+    assert items(exp, "secret …")
+    assert "c2VjcmV0" not in exp.report_text()
+    assert "c2VjcmV0" not in "".join(exp.files().values())
