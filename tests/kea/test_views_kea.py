@@ -192,9 +192,19 @@ def test_settings_in_the_admin_go_through_the_service(admin_client, pair):
     assert ChangeRecord.objects.filter(action="kea_settings_save").count() == 1
     bad = admin_client.post(
         reverse("admin:failover_keasettings_change", args=[settings.pk]),
-        {"interfaces": "eth1 eth2", "control_agent_port": 8001, "target": "2.2"},
+        {
+            "interfaces": "eth1 eth2",
+            "control_agent_address": "",
+            "control_agent_listen": "",
+            "control_agent_port": 8001,
+            "control_socket": "/run/kea/s",
+            "lease_file": "/var/lib/kea/l.csv",
+            "hooks_dir": "/usr/lib/x86_64-linux-gnu/kea/hooks",
+            "target": "2.2",
+        },
     )
     assert bad.status_code == 200  # the form again, with the error
+    assert "Comma-separated interface names" in bad.content.decode()
     settings.refresh_from_db()
     assert settings.interfaces == "eth1"
     delete = reverse("admin:failover_keasettings_delete", args=[settings.pk])
