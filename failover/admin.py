@@ -703,3 +703,6 @@ class ChangeRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from failover.kea import admin as _kea_admin  # noqa: E402,F401  (Kea export settings)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import config, connection, imports, live, peers, pools, scopes, servers
+from .views import config, connection, imports, kea, live, peers, pools, scopes, servers
 
 app_name = "failover"
 
@@ -56,4 +56,9 @@ urlpatterns = [
     path("servers/<int:pk>/ssh/host-key/", connection.ssh_host_key, name="ssh_host_key"),
     path("servers/<int:pk>/live/", connection.live_config, name="live_config"),
     path("servers/<int:pk>/balance/", connection.pool_balance, name="pool_balance"),
+    # Export to Kea HA (issue 12)
+    path("relationships/<int:pk>/kea/", kea.kea_export, name="kea_export"),
+    path("relationships/<int:pk>/kea/test/", kea.kea_test_run, name="kea_test_run"),
+    path("relationships/<int:pk>/kea.zip", kea.kea_archive, name="kea_archive"),
+    path("relationships/<int:pk>/kea/<str:name>", kea.kea_file, name="kea_file"),
 ]
