@@ -23,6 +23,7 @@ STATIC_MANIFEST  "1": static files under content-hashed names, compressed (gzip,
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -114,6 +115,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # (overlaps, unique names, the peer rules) run one change at a time (failover.services
     # takes the server's row lock for the same purpose on PostgreSQL).
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
+    if "pytest" in sys.modules:
+        # The tests' SQLite database is a file, not memory, so the real background processes
+        # a test starts (db_worker, run_scheduler) open the same database.
+        DATABASES["default"]["TEST"] = {
+            "NAME": os.environ.get(
+                "DHCPADMIN_TEST_SQLITE",
+                os.path.join(tempfile.gettempdir(), f"dhcpadmin-test-{os.getpid()}.sqlite3"),
+            )
+        }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -118,3 +118,19 @@ SECONDARY = dict(PRIMARY, role="secondary", mclt=None, split=None)
 @pytest.fixture
 def primary_peer(server, pool):
     return services.peer_create(server=server, name="fo-pair", **PRIMARY).peer
+
+
+def shared_database_url() -> str:
+    """The test database as a DATABASE_URL that other processes (a real ``db_worker``, the
+    scheduler) can open: on SQLite the tests' database is a file for this reason
+    (dhcpadmin/settings.py)."""
+    from django.db import connection
+
+    params = connection.settings_dict
+    if connection.vendor == "sqlite":
+        name = str(params["NAME"])
+        assert name.startswith("/"), f"the SQLite test database is not a file: {name}"
+        return f"sqlite:///{name}"
+    user, password = params["USER"], params["PASSWORD"]
+    host, port = params["HOST"] or "127.0.0.1", params["PORT"] or 5432
+    return f"postgres://{user}:{password}@{host}:{port}/{params['NAME']}"

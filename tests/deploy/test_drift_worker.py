@@ -14,20 +14,10 @@ from failover import services as core
 from failover.deploy import services
 from failover.deploy.models import SshTarget
 from failover.deploy.tasks import drift_check_task, drift_keys
+from tests.conftest import shared_database_url
 from tests.deploy.conftest import make_ssh_pair
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def shared_database_url() -> str:
-    from django.db import connection
-
-    params = connection.settings_dict
-    if connection.vendor != "postgresql":
-        pytest.skip("the worker process needs a database shared between processes (PostgreSQL)")
-    user, password = params["USER"], params["PASSWORD"]
-    host, port = params["HOST"] or "127.0.0.1", params["PORT"] or 5432
-    return f"postgres://{user}:{password}@{host}:{port}/{params['NAME']}"
 
 
 @pytest.mark.netns

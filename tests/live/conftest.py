@@ -26,7 +26,7 @@ from failover.dhcpd.check import check_config
 from failover.dhcpd.render import render_server
 from failover.live.omapi import Reading, read_peer
 from failover.models import DhcpServer
-from tests.conftest import require_binary
+from tests.conftest import require_binary, shared_database_url
 from tests.dhcpd.conftest import build_pair
 from tests.netns import Lab, log_tail, netns_lab
 
@@ -159,20 +159,6 @@ def running_pair(pair_lab: Lab, transactional_db) -> Iterator[RunningPair]:
 # --- the real background processes (db_worker and the scheduler) ------------------------
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def shared_database_url() -> str:
-    """The test database as a DATABASE_URL other processes can open. SQLite's test database
-    is in memory (one process only): those tests run on PostgreSQL (scripts/test.sh runs
-    the suite on both)."""
-    from django.db import connection
-
-    params = connection.settings_dict
-    if connection.vendor != "postgresql":
-        pytest.skip("worker processes need a database shared between processes (PostgreSQL)")
-    user, password = params["USER"], params["PASSWORD"]
-    host, port = params["HOST"] or "127.0.0.1", params["PORT"] or 5432
-    return f"postgres://{user}:{password}@{host}:{port}/{params['NAME']}"
 
 
 class Processes:
