@@ -77,6 +77,7 @@ import copy
 import hashlib
 import ipaddress
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,7 @@ from failover.models import (
     FailoverPeer,
     Scope,
     ScopeGroup,
+    check_comments,
     check_statements,
     find_overlaps,
     network_span,
@@ -154,6 +156,7 @@ class PeerState:
     fields: dict[str, Any]
     statements: list
     loc: Loc = _loc()
+    comments: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -196,6 +199,7 @@ class PoolState:
     loc: Loc = _loc()
     low: int = field(default=0, compare=False, repr=False)  # first and last address
     high: int = field(default=0, compare=False, repr=False)
+    comments: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def of_range(cls, rng: ast.Range, **fields: Any) -> PoolState:
@@ -224,6 +228,9 @@ class Desired:
     scopes: list[ScopeState] = field(default_factory=list)
     pools: list[PoolState] = field(default_factory=list)
     notes: list[str] = field(default_factory=list, compare=False)
+    # What dhcpd accepts but dhcpadmin holds otherwise than written, at its line (each a
+    # ParseError: file, line, column, message saying what dhcpadmin does with it).
+    warnings: list[ParseError] = field(default_factory=list, compare=False)
 
 
 def group_key_part(kind: str, name: str, ordinal: int) -> tuple[str, str, int]:
@@ -306,6 +313,23 @@ class _Builder:
     def note(self, node: ast.Node, message: str) -> None:
         self.desired.notes.append(f"{node.file}, line {node.line}: {message}")
 
+    def warn(self, node: ast.Node, message: str) -> None:
+        self.desired.warnings.append(ParseError(node.file, node.line, node.column, message))
+
+    @staticmethod
+    def comments_before(node: ast.Node, pos: int, entries: list) -> None:
+        """The comments before a block the model holds in its own object (a subnet, a
+        shared-network or group, a pool block): a verbatim entry at the block's own
+        position, which the renderer writes just before it."""
+        if node.comments:
+            entries.append([pos, "\n".join(node.comments)])
+
+    @staticmethod
+    def comments_end(node: ast.Node, pos: int, entries: list) -> None:
+        """The comments before a container's closing brace: its last entry."""
+        if node.end_comments:
+            entries.append([pos, "\n".join(node.end_comments)])
+
     # ----------------------------------------------------------------- containers
 
     def root(self, config: ast.Config) -> None:
@@ -324,17 +348,20 @@ class _Builder:
                 self.peer(node)
                 continue
             if isinstance(node, ast.Subnet):
+                self.comments_before(node, pos, entries)
                 self.subnet(node, None, pos, None)
             elif isinstance(node, ast.SharedNetwork) or (
                 isinstance(node, ast.Group) and _holds_model(node)
             ):
+                self.comments_before(node, pos, entries)
                 self.group(node, (), pos, None, siblings)
             elif id(node) in omapi:
                 server.omapi_port = omapi[id(node)]
-                entries.append([pos, {"field": "omapi_port"}])
+                entries.append([pos, _slot({"field": "omapi_port"}, node)])
             else:
                 entries.append([pos, self.verbatim(node)])
             pos += 1
+        self.comments_end(config, pos, entries)
         server.statements = entries
 
     @staticmethod
@@ -386,20 +413,24 @@ class _Builder:
                 if shared is not None:
                     shared.peer = child.name
             elif isinstance(child, ast.FailoverPeerRef):
-                entries.append([pos, {"peer": child.name}])
+                entries.append([pos, _slot({"peer": child.name}, child)])
                 if shared is not None:
                     shared.peer = child.name
             elif isinstance(child, ast.Subnet):
+                self.comments_before(child, pos, entries)
                 self.subnet(child, key, pos, shared)
             elif isinstance(child, ast.SharedNetwork) or (
                 isinstance(child, ast.Group) and _holds_model(child)
             ):
+                self.comments_before(child, pos, entries)
                 self.group(child, key, pos, shared, children)
             elif isinstance(child, ast.Pool):
+                self.comments_before(child, pos, entries)
                 self.pool(child, None, key, pos, shared)
             else:
                 entries.append([pos, self.verbatim(child)])
             pos += 1
+        self.comments_end(node, pos, entries)
         state.statements = entries
         if kind == "shared-network" and len(self.desired.scopes) == scopes_before:
             self.error(
@@ -432,13 +463,14 @@ class _Builder:
         pos = 0
         for child in body:
             if isinstance(child, ast.Pool):
+                self.comments_before(child, pos, entries)
                 self.pool(child, state, None, pos, shared)
             elif isinstance(child, ast.Range):
                 self.range_pool(child, state, pos, shared)
             elif id(child) in values:
                 name, value = values[id(child)]
                 state.options[name] = value
-                entries.append([pos, {"field": name}])
+                entries.append([pos, _slot({"field": name}, child)])
             elif isinstance(child, ast.Group) and _holds_model(child):
                 self.error(
                     child,
@@ -449,6 +481,7 @@ class _Builder:
             else:
                 entries.append([pos, self.verbatim(child)])
             pos += 1
+        self.comments_end(node, pos, entries)
         state.statements = entries
 
     def pool(
@@ -480,6 +513,7 @@ class _Builder:
                 self.error(child, "a group inside a pool cannot declare subnets or pools")
             else:
                 statements.append([len(statements), self.verbatim(child)])
+        block = {"peer": list(node.peer_comments), "end": list(node.end_comments)}
         for rng in ranges:
             target = scope
             if target is None and shared is not None:
@@ -487,6 +521,8 @@ class _Builder:
             if target is None:  # the parser checks this; never trust it blindly
                 self.error(rng, f"range {rng.first}: not inside a subnet declared before it")
                 continue
+            comments = {"before": list(rng.comments), **block}
+            block = {}  # the block's own comments go with its first range
             self.desired.pools.append(
                 PoolState.of_range(
                     rng,
@@ -498,6 +534,7 @@ class _Builder:
                     failover_peer=peer,
                     peer_statement=str(how),
                     statements=statements,
+                    comments={k: v for k, v in comments.items() if v},
                 )
             )
 
@@ -534,6 +571,7 @@ class _Builder:
                 failover_peer=None,  # dhcpd's ad-hoc pool for a bare range has no peer
                 peer_statement="",
                 statements=[],
+                comments={"before": list(node.comments)} if node.comments else {},
             )
         )
 
@@ -551,29 +589,53 @@ class _Builder:
             return
         self.peer_names.add(node.name)
         shown = f'failover peer "{node.name}"'
-        for attr, keyword in (
-            ("address", "address"),
-            ("max_response_delay", "max-response-delay"),
-            ("max_unacked_updates", "max-unacked-updates"),
-        ):
-            if getattr(node, attr) is None:
-                self.error(
-                    node,
-                    f"{shown} has no '{keyword}' statement; dhcpadmin needs it (add it to the "
-                    "file; dhcpd's defaults are not what the man page asks for)"
-                    if attr != "address"
-                    else f"{shown} has no 'address' statement; dhcpadmin needs the address "
-                    "this server listens on",
-                )
+        if node.address is None:
+            self.error(
+                node,
+                f"{shown} has no 'address' statement; dhcpadmin needs the address this "
+                "server listens on (dhcpd -t accepts it, but dhcpd then takes the address "
+                "from 'server-identifier' or exits at start with 'no local address')",
+            )
         values = {name: getattr(node, name) for name in PEER_FIELDS}
         values["role"] = node.role or FailoverPeer.Role.PRIMARY
         values["port"] = 647 if node.port is None else node.port
         values["peer_port"] = 647 if node.peer_port is None else node.peer_port
         values["hba"] = node.hba or ""
+        comments = {key: list(lines) for key, lines in node.statement_comments.items()}
+        for attr, keyword, default in (
+            ("max_response_delay", "max-response-delay", 20),
+            ("max_unacked_updates", "max-unacked-updates", 100),
+        ):
+            if values[attr] is None:  # confpars.c: DEFAULT_MAX_RESPONSE_DELAY / _FLYING_
+                values[attr] = default
+                self.warn(
+                    node,
+                    f"{shown} has no '{keyword}': dhcpd uses its default, {default}; "
+                    f"dhcpadmin stores {default} and writes it out",
+                )
         if node.role is None:
             self.note(node, f"{shown} names no role: stored as primary, as dhcpd assumes")
         statements = [[i, self.verbatim(extra)] for i, extra in enumerate(node.extra)]
-        self.desired.peers.append(PeerState(node.name, values, statements, _where(node)))
+        if values["role"] == FailoverPeer.Role.SECONDARY and values["mclt"] is not None:
+            # dhcpd keeps a secondary's mclt and uses it until the primary connects, which
+            # then sends its own (failover.c: state->mclt = link->imsg->mclt).
+            mclt = values["mclt"]
+            values["mclt"] = None
+            text = "\n".join([*comments.pop("mclt", []), f"mclt {mclt};"])
+            statements.append([len(statements), text])
+            self.warn(
+                node,
+                f"{shown}: 'mclt {mclt}' on a secondary: dhcpd uses it only until the primary "
+                "connects and sends its own; dhcpadmin holds mclt on the primary only, so it "
+                "keeps this statement verbatim in the peer and writes it back as it is",
+            )
+        if node.comments:
+            comments["before"] = list(node.comments)
+        if node.end_comments:
+            comments["end"] = list(node.end_comments)
+        self.desired.peers.append(
+            PeerState(node.name, values, statements, _where(node), comments)
+        )
 
     def verbatim(self, node: ast.Node) -> str:
         return _text(node)
@@ -636,6 +698,17 @@ class _Builder:
         if number is None:
             return "omapi_port", None, problem or "omapi-port is not a port number"
         return "omapi_port", number, None
+
+
+def _comments_only(text: str) -> bool:
+    return all(not line or line.startswith("#") for line in text.split("\n"))
+
+
+def _slot(payload: dict, node: ast.Node) -> dict:
+    """A place holder with the comments written before its statement."""
+    if node.comments:
+        payload["comments"] = list(node.comments)
+    return payload
 
 
 def _label(name: str) -> str:
@@ -749,12 +822,77 @@ def _field_problem(model, name: str, value: Any) -> str | None:
     return None
 
 
+# The comments dhcpadmin's renderer writes itself (failover.dhcpd.render): not the file's own
+# comments, so importing a rendered file does not pile them up.
+_HEADER = (
+    "# dhcpd.conf for DHCP server ",
+    "# Generated by dhcpadmin; edit the server in dhcpadmin, not this file.",
+)
+_SCOPE_COMMENT = re.compile(r"# Scope [0-9.]+/[0-9]+(?:: .*)?")
+_UNDECLARED = (
+    re.compile(r'# Failover peer ".*" is not declared here:'),
+    "# no address pool refers to it, and dhcpd refuses such a peer.",
+)
+
+
+def own_comments(lines: tuple[str, ...], *, subnet: bool = False) -> tuple[str, ...]:
+    """``lines`` without the comments the renderer writes itself (the file header, a
+    scope's ``# Scope NETWORK: NAME`` line just above its subnet, the note on a peer that
+    is not declared), blank lines ("") tidied: none first, never two in a row."""
+    if not lines:
+        return lines
+    paragraphs: list[list[str]] = [[]]
+    for line in lines:
+        if line:
+            paragraphs[-1].append(line)
+        else:
+            paragraphs.append([])
+    for i, para in enumerate(paragraphs):
+        if len(para) > 1 and para[0].startswith(_HEADER[0]) and para[1] == _HEADER[1]:
+            paragraphs[i] = []
+            continue
+        j = 0
+        while j < len(para) - 1:
+            if _UNDECLARED[0].fullmatch(para[j]) and para[j + 1] == _UNDECLARED[1]:
+                del para[j : j + 2]
+            else:
+                j += 1
+    if subnet and paragraphs[-1] and _SCOPE_COMMENT.fullmatch(paragraphs[-1][-1]):
+        paragraphs[-1].pop()
+    out: list[str] = []
+    for i, para in enumerate(paragraphs):
+        if i and (out and out[-1]):
+            out.append("")
+        out += para
+    return tuple(out)
+
+
+def _clean_comments(config: ast.Config) -> None:
+    """Drop the renderer's own comments from every node of ``config`` (in place)."""
+    for node in ast.walk(config):
+        if node.comments:
+            node.comments = own_comments(node.comments, subnet=isinstance(node, ast.Subnet))
+        if node.end_comments:
+            node.end_comments = own_comments(node.end_comments)
+        if isinstance(node, ast.FailoverPeer) and node.statement_comments:
+            node.statement_comments = {
+                key: own_comments(lines) for key, lines in node.statement_comments.items()
+            }
+        elif isinstance(node, ast.Pool) and node.peer_comments:
+            node.peer_comments = own_comments(node.peer_comments)
+
+
 def desired_state(config: ast.Config) -> Desired:
-    """What a server holds after importing ``config`` (raises ConfigImportError)."""
+    """What a server holds after importing ``config`` (raises ConfigImportError). The
+    comments dhcpadmin writes itself are dropped from ``config`` first (see own_comments)."""
+    _clean_comments(config)
     builder = _Builder()
     builder.root(config)
     if builder.errors:
         raise ConfigImportError(_sorted(builder.errors))
+    builder.desired.warnings = sorted(
+        [*config.warnings, *builder.desired.warnings], key=lambda e: (e.file, e.line, e.column)
+    )
     builder.desired.peers.sort(key=lambda peer: peer.name)  # declared in any order, written sorted
     return builder.desired
 
@@ -788,7 +926,8 @@ class Change:
 @dataclass
 class KeptVerbatim:
     where: str
-    statements: list[str]
+    statements: list[str]  # verbatim texts, with the comments written before them
+    comments_only: int = 0  # how many of them are only comments (not counted as statements)
 
 
 @dataclass
@@ -842,6 +981,12 @@ class ImportPlan:
         return self._of("delete")
 
     @property
+    def warnings(self) -> list[str]:
+        """What dhcpd accepts but dhcpadmin holds otherwise than written, each as ``FILE,
+        line L, column C: message`` (the message says what dhcpadmin does with it)."""
+        return [ParseError.__str__(w) for w in self.desired.warnings]
+
+    @property
     def notes(self) -> list[str]:
         return self.desired.notes
 
@@ -854,7 +999,7 @@ class ImportPlan:
             "created": len(self.created),
             "changed": len(self.changed),
             "deleted": len(self.deleted),
-            "kept": sum(len(k.statements) for k in self.kept),
+            "kept": sum(len(k.statements) - k.comments_only for k in self.kept),
         }
 
     def summary(self) -> str:
@@ -902,7 +1047,14 @@ def _verbose(model, name: str) -> str:
     return _LABELS[key]
 
 
-_BUILT_FIELDS = ("position", "bare", "dynamic_bootp", "peer_statement", "statements")
+_BUILT_FIELDS = (
+    "position",
+    "bare",
+    "dynamic_bootp",
+    "peer_statement",
+    "statements",
+    "comments",
+)
 
 
 class _Planner:
@@ -946,6 +1098,11 @@ class _Planner:
                     check_statements(obj.statements)
                 except ValidationError as exc:
                     raise ValidationError({"statements": exc.messages}) from None
+            if hasattr(obj, "comments"):
+                try:
+                    check_comments(obj.comments)
+                except ValidationError as exc:
+                    raise ValidationError({"comments": exc.messages}) from None
             if extra is not None:
                 extra()
             errors = obj.own_errors() if hasattr(obj, "own_errors") else {}
@@ -1000,7 +1157,7 @@ class _Planner:
     def peers_part(self, stored: dict[str, FailoverPeer]) -> dict[str, FailoverPeer]:
         out: dict[str, FailoverPeer] = {}
         for state in self.desired.peers:
-            values = {**state.fields, "statements": state.statements}
+            values = {**state.fields, "statements": state.statements, "comments": state.comments}
             peer = stored.get(state.name)
             if peer is None:
                 peer = FailoverPeer(server=self.server, name=state.name, **values)
@@ -1151,6 +1308,7 @@ class _Planner:
                 "dynamic_bootp": state.dynamic_bootp,
                 "peer_statement": state.peer_statement,
                 "statements": state.statements,
+                "comments": state.comments,
             }
             label = f"{state.first_address}-{state.last_address}"
             pool = by_key.get(state.key) if state.key not in seen else None
@@ -1234,7 +1392,8 @@ class _Planner:
         def add(where: str, entries: list) -> None:
             texts = [e[1] for e in entries if isinstance(e[1], str)]
             if texts:
-                kept.append(KeptVerbatim(where, texts))
+                only = sum(1 for t in texts if _comments_only(t))
+                kept.append(KeptVerbatim(where, texts, only))
 
         add("top level", self.desired.server.statements)
         for state in self.desired.peers:
@@ -1491,7 +1650,7 @@ def plan_lines(plan: ImportPlan, limit: int | None = 50) -> list[str]:
         if limit is not None and len(items) > limit:
             out.append(f"  ... and {len(items) - limit} more (-v 2 lists them all)")
     if plan.kept:
-        total = sum(len(k.statements) for k in plan.kept)
+        total = plan.counts()["kept"]
         out.append(f"Kept verbatim ({total} statement(s) the model has no field for):")
         for kept in plan.kept if limit is None else plan.kept[:limit]:
             out.append(f"  {kept.where}: {len(kept.statements)}")
@@ -1499,6 +1658,9 @@ def plan_lines(plan: ImportPlan, limit: int | None = 50) -> list[str]:
                 out += [f"      {line}" for text in kept.statements for line in text.split("\n")]
         if limit is not None and len(plan.kept) > limit:
             out.append(f"  ... and {len(plan.kept) - limit} more places")
+    if plan.warnings:
+        out.append(f"Warnings ({len(plan.warnings)}: dhcpd accepts these; what dhcpadmin does):")
+        out += [f"  {warning}" for warning in plan.warnings]
     if plan.notes:
         out.append("Notes:")
         out += [f"  {note}" for note in plan.notes]
