@@ -629,13 +629,15 @@ class _Builder:
                 "connects and sends its own; dhcpadmin holds mclt on the primary only, so it "
                 "keeps this statement verbatim in the peer and writes it back as it is",
             )
+        for key in [k for k in comments if values.get(k) in (None, "")]:
+            # Before a statement dhcpadmin does not write (mclt 0 on a secondary): kept at
+            # the end of the declaration.
+            comments["end"] = comments.get("end", []) + comments.pop(key)
         if node.comments:
             comments["before"] = list(node.comments)
         if node.end_comments:
-            comments["end"] = list(node.end_comments)
-        self.desired.peers.append(
-            PeerState(node.name, values, statements, _where(node), comments)
-        )
+            comments["end"] = comments.get("end", []) + list(node.end_comments)
+        self.desired.peers.append(PeerState(node.name, values, statements, _where(node), comments))
 
     def verbatim(self, node: ast.Node) -> str:
         return _text(node)
@@ -1013,6 +1015,12 @@ class ImportPlan:
 def _show(value: Any) -> Any:
     if isinstance(value, list):
         return [_entry_text(e) for e in value]
+    if isinstance(value, dict):  # comments: one text per place, shown like statements
+        return [
+            "\n".join([f"({place})", *lines])
+            for place, lines in sorted(value.items())
+            if isinstance(lines, list)
+        ]
     return value
 
 
@@ -1021,12 +1029,14 @@ def _entry_text(entry: Any) -> str:
     if isinstance(payload, str):
         return payload
     if isinstance(payload, dict):
+        comments = payload.get("comments")
+        before = "\n".join(comments) + "\n" if isinstance(comments, list) and comments else ""
         if "field" in payload:
-            return f"({_label(payload['field'])})"
+            return f"{before}({_label(payload['field'])})"
         if "peers" in payload:
-            return "(failover peer declarations)"
+            return f"{before}(failover peer declarations)"
         if "peer" in payload:
-            return f'failover peer "{payload["peer"]}";'
+            return f'{before}failover peer "{payload["peer"]}";'
     return repr(payload)
 
 
@@ -1395,9 +1405,19 @@ class _Planner:
                 only = sum(1 for t in texts if _comments_only(t))
                 kept.append(KeptVerbatim(where, texts, only))
 
+        def notes(where: str, comments: dict[str, list[str]]) -> None:
+            texts = [
+                "\n".join([*lines, _PLACES.get(place, f"(before '{_peer_keyword(place)}')")])
+                for place, lines in comments.items()
+                if lines
+            ]
+            if texts:
+                kept.append(KeptVerbatim(f"{where}: comments", texts, len(texts)))
+
         add("top level", self.desired.server.statements)
         for state in self.desired.peers:
             add(f'failover peer "{state.name}"', state.statements)
+            notes(f'failover peer "{state.name}"', state.comments)
         for group in self.desired.groups:
             add(group.label, group.statements)
         for scope in self.desired.scopes:
@@ -1408,6 +1428,23 @@ class _Planner:
             if block not in blocks:
                 blocks.add(block)
                 add(f"pool with range {pool.first_address} {pool.last_address}", pool.statements)
+            notes(f"range {pool.first_address} {pool.last_address}", pool.comments)
+
+
+_PLACES = {
+    "before": "(before it)",
+    "end": "(at the end of the block)",
+    "peer": "(before the pool's failover peer statement)",
+}
+
+
+def _peer_keyword(key: str) -> str:
+    return {
+        "role": "primary/secondary",
+        "peer_address": "peer address",
+        "peer_port": "peer port",
+        "load_balance_max_seconds": "load balance max seconds",
+    }.get(key, key.replace("_", "-"))
 
 
 _POOL_SCOPE = AddressPool._meta.get_field("scope")

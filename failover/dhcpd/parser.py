@@ -593,9 +593,7 @@ class _Parser:
             statements = sub.parse_statements(ctx)
         finally:
             session.stack.pop()
-        config = Config(
-            statements, file=display, line=1, column=1, end_comments=sub.eof_comments
-        )
+        config = Config(statements, file=display, line=1, column=1, end_comments=sub.eof_comments)
         return Include(path, real, config, **self._pos(kw))
 
     def _open_include(self, path: str, tok: Token) -> tuple[str, str, str]:
@@ -784,7 +782,7 @@ class _Parser:
                     peer.split = self._failover_number(peer, "split", "split")
                     self.expect_semi(f"split {peer.split}")
                 other = "split" if word == "hba" else "hba"
-                if any(key == other for key, _ in balance):
+                if getattr(peer, other) is not None:
                     self.warn(
                         tok,
                         f"{desc}: '{word}' after '{other}' (line {seen[other]}): both set "
@@ -793,6 +791,11 @@ class _Parser:
                     )
                     setattr(peer, other, None)
                     seen.pop(other, None)
+                    moved = peer.statement_comments.pop(other, ())
+                    if moved:  # the dropped statement's comments go with the one that counts
+                        peer.statement_comments[word] = moved + peer.statement_comments.get(
+                            word, ()
+                        )
                 balance.append((word, tok))
             elif word == "load":
                 once("load_balance_max_seconds", tok, comments)
@@ -1360,9 +1363,7 @@ def _parse(session: _Session, text: str, filename: str, real_path: str | None) -
         session.stack.append(real_path)
     parser = _Parser(session, text, filename, real_path)
     statements = parser.parse_statements(_Ctx("root", "", 0))
-    config = Config(
-        statements, file=filename, line=1, column=1, end_comments=parser.eof_comments
-    )
+    config = Config(statements, file=filename, line=1, column=1, end_comments=parser.eof_comments)
     config.warnings = session.warnings
     return config
 

@@ -252,9 +252,7 @@ def tokenize(text: str, filename: str = "<text>") -> Iterator[Token]:
             after_open_paren = after_comma = False
         elif kind == "punct":
             value = m.group(kind)
-            yield Token(
-                PUNCT, value, line, column, space and value not in _NO_SPACE_BEFORE, notes
-            )
+            yield Token(PUNCT, value, line, column, space and value not in _NO_SPACE_BEFORE, notes)
             after_open_paren = value == "("
             after_comma = value == ","
         elif kind == "close":

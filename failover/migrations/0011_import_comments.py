@@ -5,20 +5,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('failover', '0010_omapi_connection'),
+        ("failover", "0010_omapi_connection"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='addresspool',
-            name='comments',
-            field=models.JSONField(blank=True, default=dict, editable=False, help_text="Comments of the imported range, written back in place: 'before' its range statement; for the first range of a pool block also before its 'peer' statement and at the block's 'end'.", validators=[failover.models.check_comments], verbose_name='Comments'),
+            model_name="addresspool",
+            name="comments",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                editable=False,
+                help_text="Comments of the imported range, written back in place: 'before' its range statement; for the first range of a pool block also before its 'peer' statement and at the block's 'end'.",
+                validators=[failover.models.check_comments],
+                verbose_name="Comments",
+            ),
         ),
         migrations.AddField(
-            model_name='failoverpeer',
-            name='comments',
-            field=models.JSONField(blank=True, default=dict, editable=False, help_text="Comments of the imported declaration, written back in place: 'before' it, before a statement (by its field name, 'role' for primary/secondary) and at its 'end'.", validators=[failover.models.check_comments], verbose_name='Comments'),
+            model_name="failoverpeer",
+            name="comments",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                editable=False,
+                help_text="Comments of the imported declaration, written back in place: 'before' it, before a statement (by its field name, 'role' for primary/secondary) and at its 'end'.",
+                validators=[failover.models.check_comments],
+                verbose_name="Comments",
+            ),
         ),
     ]
