@@ -11,6 +11,8 @@ Comments are kept with the statement after them and written back there.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 from django.db import transaction
@@ -420,3 +422,21 @@ def test_generated_unusual_peers_import_as_dhcpd_reads_them(db, case):
 
 class _Rollback(Exception):
     pass
+
+
+# --- the corpus: every comment back before the same statement --------------------------------
+
+CORPUS_FILES = sorted((Path(__file__).parent / "corpus" / "good").glob("*.conf"))
+
+
+@pytest.mark.parametrize("conf", CORPUS_FILES, ids=lambda p: p.name)
+def test_every_comment_of_the_corpus_comes_back_before_the_same_statement(conf):
+    from failover.dhcpd.parser import parse_file
+
+    original = parse_file(conf)
+    server = new_server()
+    services.config_import(server=server, tree=parse_file(conf), filename=conf.name)
+    rendered = parse_text(render_server(server))
+    assert missing(original, rendered) == []
+    if conf.read_text().count("#") > 2:  # (a '#' inside a string is no comment)
+        assert anchors(original)
