@@ -73,6 +73,7 @@ in a few seconds, no longer than ``dhcpd -t`` takes for the same file).
 
 from __future__ import annotations
 
+import bisect
 import copy
 import hashlib
 import ipaddress
@@ -86,6 +87,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from failover.models import (
+    MAX_PREFIX,
+    MIN_PREFIX,
     AddressPool,
     DhcpServer,
     FailoverPeer,
@@ -305,6 +308,58 @@ class _Builder:
         self.errors: list[ParseError] = []
         self.peers_placed = False
         self.peer_names: set[str] = set()
+        # Every subnet seen so far, for the subnets kept verbatim (see kept_subnet):
+        # (network, prefix) -> line, and the sorted network addresses.
+        self.networks: dict[tuple[int, int], int] = {}
+        self.starts: list[tuple[int, int, int]] = []  # (low, high, line)
+
+    def kept_subnet(self, node: ast.Subnet) -> str | None:
+        """Why a subnet is kept verbatim rather than as a scope, or None. dhcpd accepts a
+        subnet the model cannot hold as a scope -- a prefix outside /8-/30, a network
+        declared twice or inside another -- so such a subnet is written back as it is, at
+        its place, when it holds no pool or range (nothing the failover and pool rules
+        concern); with pools or ranges it stays an error of the plan."""
+        low = int(node.network)
+        mask = int(node.netmask)
+        prefix = bin(mask).count("1")
+        high = low | (~mask & 0xFFFFFFFF)
+        why = None
+        if not MIN_PREFIX <= prefix <= MAX_PREFIX:
+            why = f"a /{prefix} network (dhcpadmin's scopes are /{MIN_PREFIX} to /{MAX_PREFIX})"
+        elif (low, prefix) in self.networks:
+            why = f"declared twice (first at line {self.networks[(low, prefix)]})"
+        else:
+            for bits in range(prefix - 1, -1, -1):  # inside an earlier, larger subnet?
+                outer = low & ~((1 << (32 - bits)) - 1) & 0xFFFFFFFF
+                if (outer, bits) in self.networks:
+                    why = f"inside an earlier subnet (line {self.networks[(outer, bits)]})"
+                    break
+            if why is None:  # around an earlier, smaller subnet?
+                i = bisect.bisect_left(self.starts, (low, -1, -1))
+                if i < len(self.starts) and self.starts[i][0] <= high:
+                    why = f"around an earlier subnet (line {self.starts[i][2]})"
+        self.networks.setdefault((low, prefix), node.line)
+        bisect.insort(self.starts, (low, high, node.line))
+        if why is None:
+            return None
+        if any(isinstance(n, ast.Pool | ast.Range) for n in ast.walk(node)):
+            return None  # the plan refuses it, at its line
+        return why
+
+    def subnet_or_kept(
+        self, node: ast.Subnet, group: tuple | None, pos: int, shared, entries: list
+    ) -> None:
+        why = self.kept_subnet(node)
+        if why is None:
+            self.comments_before(node, pos, entries)
+            self.subnet(node, group, pos, shared)
+            return
+        entries.append([pos, self.verbatim(node)])
+        self.warn(
+            node,
+            f"subnet {node.cidr}: {why}; dhcpd accepts it, dhcpadmin holds no such scope, so "
+            "it keeps this declaration (no pool or range in it) verbatim at its place",
+        )
 
     def error(self, where: Loc | ast.Node, message: str) -> None:
         loc = _where(where) if isinstance(where, ast.Node) else where
@@ -348,8 +403,7 @@ class _Builder:
                 self.peer(node)
                 continue
             if isinstance(node, ast.Subnet):
-                self.comments_before(node, pos, entries)
-                self.subnet(node, None, pos, None)
+                self.subnet_or_kept(node, None, pos, None, entries)
             elif isinstance(node, ast.SharedNetwork) or (
                 isinstance(node, ast.Group) and _holds_model(node)
             ):
@@ -417,8 +471,7 @@ class _Builder:
                 if shared is not None:
                     shared.peer = child.name
             elif isinstance(child, ast.Subnet):
-                self.comments_before(child, pos, entries)
-                self.subnet(child, key, pos, shared)
+                self.subnet_or_kept(child, key, pos, shared, entries)
             elif isinstance(child, ast.SharedNetwork) or (
                 isinstance(child, ast.Group) and _holds_model(child)
             ):
@@ -432,11 +485,18 @@ class _Builder:
             pos += 1
         self.comments_end(node, pos, entries)
         state.statements = entries
-        if kind == "shared-network" and len(self.desired.scopes) == scopes_before:
-            self.error(
-                node,
-                f"{state.label} holds no subnet (dhcpd refuses an empty shared-network)",
-            )
+        if len(self.desired.scopes) == scopes_before:
+            if any(isinstance(child, ast.Subnet) for child in ast.walk(node)):
+                self.error(
+                    node,
+                    f"{state.label} holds only subnets dhcpadmin keeps verbatim (see the "
+                    "warnings); dhcpadmin needs a scope in it to hold it",
+                )
+            elif kind == "shared-network":
+                self.error(
+                    node,
+                    f"{state.label} holds no subnet (dhcpd refuses an empty shared-network)",
+                )
 
     def subnet(
         self, node: ast.Subnet, group: tuple | None, position: int, shared: _Shared | None

@@ -174,7 +174,9 @@ PEER = """failover peer "p" {
 
 CANNOT_HOLD = {
     "overlapping subnets": (
-        "subnet 10.0.0.0 netmask 255.255.0.0 { }\nsubnet 10.0.1.0 netmask 255.255.255.0 { }\n",
+        # (with a range: a subnet without pools or ranges is kept verbatim, with a warning)
+        "subnet 10.0.0.0 netmask 255.255.0.0 { }\n"
+        "subnet 10.0.1.0 netmask 255.255.255.0 { range 10.0.1.5 10.0.1.6; }\n",
         (
             2,
             1,
@@ -183,11 +185,12 @@ CANNOT_HOLD = {
         ),
     ),
     "the same subnet twice": (
-        "subnet 10.0.1.0 netmask 255.255.255.0 { }\nsubnet 10.0.1.0 netmask 255.255.255.0 { }\n",
+        "subnet 10.0.1.0 netmask 255.255.255.0 { }\n"
+        "subnet 10.0.1.0 netmask 255.255.255.0 { range 10.0.1.5; }\n",
         (2, 1, "subnet 10.0.1.0/24 is declared twice (first at line 1)"),
     ),
     "a /32 subnet": (
-        "subnet 10.0.1.1 netmask 255.255.255.255 { }\n",
+        "subnet 10.0.1.1 netmask 255.255.255.255 { range 10.0.1.1; }\n",
         (1, 1, "subnet 10.0.1.1/32: Network: The prefix length must be between /8 and /30."),
     ),
     "overlapping ranges": (
@@ -314,7 +317,7 @@ def test_a_file_the_model_cannot_hold_is_an_error_at_its_line(case, server, scop
 def test_every_problem_of_a_file_is_reported_in_file_order(server):
     text = (
         "subnet 10.0.1.0 netmask 255.255.255.0 { range 10.0.1.0 10.0.1.9; }\n"
-        "subnet 10.0.0.0 netmask 255.255.0.0 { }\n"
+        "subnet 10.0.0.0 netmask 255.255.0.0 { range 10.0.5.1 10.0.5.2; }\n"
     )
     with pytest.raises(ConfigImportError) as info:
         import_text(server, text)

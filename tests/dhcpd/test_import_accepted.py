@@ -440,3 +440,39 @@ def test_every_comment_of_the_corpus_comes_back_before_the_same_statement(conf):
     assert missing(original, rendered) == []
     if conf.read_text().count("#") > 2:  # (a '#' inside a string is no comment)
         assert anchors(original)
+
+
+KEPT_SUBNETS = {
+    "a /32 subnet": ("subnet 10.0.9.1 netmask 255.255.255.255 { }\n", "a /32 network"),
+    "a /31 subnet": ("subnet 10.0.9.0 netmask 255.255.255.254 { }\n", "a /31 network"),
+    "a subnet declared twice": (
+        'subnet 10.0.1.0 netmask 255.255.255.0 { option domain-name "a.example"; }\n',
+        "declared twice (first at line 10)",
+    ),
+    "a subnet inside an earlier one": (
+        "subnet 10.0.1.128 netmask 255.255.255.128 { }\n",
+        "inside an earlier subnet (line 10)",
+    ),
+    "a subnet around an earlier one": (
+        "subnet 10.0.0.0 netmask 255.255.0.0 { }\n",
+        "around an earlier subnet (line 10)",
+    ),
+}
+
+
+@pytest.mark.dhcpd
+@pytest.mark.parametrize("case", sorted(KEPT_SUBNETS), ids=str)
+def test_a_subnet_without_pools_the_model_cannot_hold_is_kept_verbatim(case):
+    extra, why = KEPT_SUBNETS[case]
+    text = peer_file(f"primary;\n{BASE}\nmclt 3600;\nsplit 128;") + extra
+    assert run_dhcpd(text)
+    server = new_server()
+    plan = services.config_import(server=server, text=text, filename="t.conf")
+    assert len(plan.warnings) == 1 and "line 13, column 1: subnet" in plan.warnings[0]
+    assert why in plan.warnings[0] and "verbatim" in plan.warnings[0]
+    assert server.scopes.count() == 1
+    rendered = render_server(server)
+    assert run_dhcpd(rendered), rendered
+    assert extra.split("{")[0] in rendered  # written back at its place
+    assert desired_state(parse_text(rendered)) == desired_state(parse_text(text))
+    assert services.config_import_plan(server=server, text=rendered).is_empty
