@@ -20,9 +20,10 @@ What is held in the model, and how
 - ``failover peer "NAME" { ... }`` (at the top level or in a shared-network): a
   FailoverPeer with every statement; ``peer max-response-delay`` and the like, which have
   no field, are kept verbatim in the peer. Absent ``port``/``peer port`` are stored as
-  dhcpd's default 647, an absent role as primary (what dhcpd assumes). dhcpadmin needs
-  ``address``, ``max-response-delay`` and ``max-unacked-updates`` (the man page requires
-  the last two): a peer without them is an error, not a silent default.
+  dhcpd's default 647, an absent role as primary (what dhcpd assumes), absent
+  ``max-response-delay``/``max-unacked-updates`` as dhcpd's 20/100 (with a warning). A
+  secondary's ``mclt`` (dhcpd uses it until the primary connects) is kept verbatim in the
+  peer, with a warning. dhcpadmin needs ``address``: a peer without it is an error.
 - ``subnet``: a Scope. ``option routers``, ``option domain-name-servers`` (IPv4 address
   lists), ``option domain-name``, ``default-lease-time`` and ``max-lease-time`` written once
   directly in the subnet go into the scope's fields, at their place in the subnet (a
@@ -52,9 +53,22 @@ What is held in the model, and how
 - ``omapi-port N;`` at the top level: the server's OMAPI Port.
 - Everything else (hosts, classes, subclasses, option definitions and spaces, conditionals,
   keys, zones, allow/deny, other options and statements): kept verbatim (the parser's
-  canonical text, comments dropped, includes inlined) in the object it was declared in, at
-  its place. A subnet inside a group inside a subnet, or anything else the model cannot
-  hold, is an error at its line.
+  canonical text with its comments, includes inlined) in the object it was declared in, at
+  its place. A subnet without pools or ranges that no scope can hold (/31, /32, declared
+  twice, inside or around another) is kept verbatim too, with a warning. A subnet inside a
+  group inside a subnet, or anything else the model cannot hold, is an error at its line.
+
+The rule: refuse only what dhcpd refuses. What dhcpd accepts but reads otherwise than it
+is written (the parser's ``Config.warnings``) or what dhcpadmin holds otherwise (a
+secondary's mclt, a default filled in, a subnet kept verbatim) is a warning of the plan at
+its line, saying what dhcpadmin does with it (``ImportPlan.warnings``).
+
+Comments: the file's comments are kept with the statement or block after them (or the end
+of their block): in a kept statement's text, as a comment entry at a block's own position
+(written just above it), in a place holder (``{"field": ..., "comments": [...]}``), and in
+the ``comments`` of a peer (before it, before each statement, at its end) and of a range
+(before it; the first range of a pool block also before its peer statement and at its
+end). The comments the renderer writes itself are dropped first (``own_comments``).
 
 The import reproduces the FILE: it is its own domain operation, not a sequence of page
 actions, so the first-peer rule and the last-referrer rule do not apply (a pool without a

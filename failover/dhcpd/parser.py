@@ -24,12 +24,23 @@ and netmasks, numbers in failover statements, hba of 32 bytes, a peer declared b
 every pool that names it, at least one range per pool, ranges inside their subnet (or,
 in a shared-network, inside one of its earlier subnets), no ``range dynamic-bootp`` in
 a failover pool, the failover statements dhcpd requires (``peer address``; on a
-primary ``mclt`` and ``split`` or ``hba``; no ``split``/``hba`` on a secondary).
-Deliberately stricter than dhcpd: ports must be 1-65535, netmasks contiguous, a
-statement may not be given twice in a failover peer, a pool names at most one peer,
-``range dynamic-bootp`` is refused in a failover pool whatever the order of the two
-statements. Rules that span several statements of the model (mclt on a secondary,
-split and hba together) or both servers are not the parser's: the model checks them.
+primary ``mclt`` and ``split`` or ``hba``; no ``split``/``hba`` on a secondary, checked at
+the token where dhcpd checks it). What dhcpd accepts but reads otherwise than written is
+read dhcpd's way and reported in ``Config.warnings`` (file, line, column, message): a
+failover statement given again (the last one counts), ``split`` and ``hba`` together (the
+last one counts), 0 for a number dhcpd replaces by its default, a pool naming two peers
+(the last one counts; the earlier ones stay in ``Pool.overridden_peers``).
+Deliberately stricter than dhcpd: ports must be 1-65535 (0 is dhcpd's default, 647),
+netmasks contiguous, numbers within the model's limits, ``range dynamic-bootp`` is refused
+in a failover pool whatever the order of the two statements. Rules that span several
+statements of the model or both servers are not the parser's: the importer and the model
+check them.
+
+Comments: each token carries the comments before it; a node gets those before it
+(``Node.comments``) and a block those before its closing brace (``Node.end_comments``;
+the file's last ones on the Config), blank lines between comments as "". A failover
+peer's statements keep theirs in ``FailoverPeer.statement_comments``; a pool's peer
+statement in ``Pool.peer_comments``. ``to_text`` writes them back in place.
 
 ``include "FILE";`` is followed only when FILE, symlinks resolved, lies inside
 ``include_root``; relative paths start from the top file's directory (``parse_file``)
