@@ -95,10 +95,11 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Q, Subquery
+from django.db.models.functions import Lower
 
 from failover.models import (
     MAX_PREFIX,
@@ -1025,10 +1026,10 @@ class ImportPlan:
     groups_delete: list[ScopeGroup] = field(default_factory=list)
     scopes_create: list[Scope] = field(default_factory=list)
     scopes_update: list[Scope] = field(default_factory=list)
-    scopes_delete: list[Scope] = field(default_factory=list)
+    scopes_delete: list[Gone] = field(default_factory=list)
     pools_create: list[AddressPool] = field(default_factory=list)
     pools_update: list[AddressPool] = field(default_factory=list)
-    pools_delete: list[AddressPool] = field(default_factory=list)
+    pools_delete: list[Gone] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -1205,15 +1206,51 @@ class _Planner:
         saved = server.pk is not None
         stored_peers = {p.name: p for p in server.failover_peers.all()} if saved else {}
         stored_groups = list(server.scope_groups.all()) if saved else []
-        stored_scopes = {s.network: s for s in server.scopes.all()} if saved else {}
-        stored_pools = (
-            list(AddressPool.objects.filter(scope__server=server).order_by("pk")) if saved else []
-        )
+        # The stored scopes and pools are read as rows (what identifies them, and what the
+        # plan says of one it deletes); model instances only for those the file has too.
+        # A file of 10 subnets costs 10 scopes' worth of instances, whatever the server holds.
+        scope_rows: list[tuple] = []
+        pool_rows: list[tuple] = []
+        if saved:
+            scope_rows = list(
+                Scope.objects.filter(server=server)
+                .order_by()
+                .values_list("pk", "network", "first_int", *SCOPE_OPTION_FIELDS)
+            )
+            pool_rows = list(
+                AddressPool.objects.filter(scope__server=server)
+                .order_by("pk")
+                .values_list("pk", "first_address", "last_address", "scope_id")
+            )
+        wanted = {state.network for state in self.desired.scopes}
+        stored_scopes = {
+            s.network: s
+            for s in _instances(
+                Scope,
+                Scope.objects.filter(server_id=server.pk),
+                [r[0] for r in scope_rows if r[1] in wanted],
+            )
+        }
+        first_of: dict[tuple[str, str], int] = {}
+        for row in pool_rows:
+            first_of.setdefault((row[1], row[2]), row[0])
+        wanted_pools = {state.key for state in self.desired.pools}
+        stored_pools = {
+            p.pk: p
+            for p in _instances(
+                AddressPool,
+                AddressPool.objects.filter(scope__server_id=server.pk),
+                [pk for key, pk in first_of.items() if key in wanted_pools],
+            )
+        }
         self.server_part()
         peers = self.peers_part(stored_peers)
         groups = self.groups_part(stored_groups)
-        scopes = self.scopes_part(stored_scopes, groups)
-        self.pools_part(stored_pools, scopes, groups, peers, stored_scopes, stored_peers)
+        scopes = self.scopes_part(stored_scopes, groups, scope_rows)
+        network_of = {row[0]: row[1] for row in scope_rows}
+        self.pools_part(
+            pool_rows, first_of, stored_pools, scopes, groups, peers, network_of, stored_peers
+        )
         if self.errors:
             raise ConfigImportError(_sorted(self.errors))
         self.kept_part()
@@ -1302,7 +1339,7 @@ class _Planner:
         return group_label(key) if key else ""
 
     def scopes_part(
-        self, stored: dict[str, Scope], groups: dict[tuple, ScopeGroup]
+        self, stored: dict[str, Scope], groups: dict[tuple, ScopeGroup], rows: list[tuple]
     ) -> dict[str, Scope]:
         out: dict[str, Scope] = {}
         for state in self.desired.scopes:
@@ -1359,26 +1396,30 @@ class _Planner:
                     f"{other.loc[1]}); dhcpadmin does not hold overlapping scopes"
                 )
             self.error(state.loc, message)
-        for network, scope in sorted(stored.items(), key=lambda item: _net_key(item[0])):
-            if network not in out:
-                self.plan.scopes_delete.append(scope)
-                self.change("delete", "scope", network, summary=_scope_summary(scope))
+        gone = [row for row in rows if row[1] not in out]
+        gone.sort(key=lambda row: row[2] if row[2] is not None else _net_key(row[1]))
+        for row in gone:
+            self.plan.scopes_delete.append(Gone(row[0]))
+            options = dict(zip(SCOPE_OPTION_FIELDS, row[3:], strict=True))
+            self.change("delete", "scope", row[1], summary=_options_summary(options))
         return out
 
     def pools_part(
         self,
-        stored: list[AddressPool],
+        rows: list[tuple],
+        first_of: dict[tuple[str, str], int],
+        stored: dict[int, AddressPool],
         scopes: dict[str, Scope],
         groups: dict[tuple, ScopeGroup],
         peers: dict[str, FailoverPeer],
-        stored_scopes: dict[str, Scope],
+        network_of: dict[int, str],
         stored_peers: dict[str, FailoverPeer],
     ) -> None:
-        by_key: dict[tuple[str, str], AddressPool] = {}
+        """``rows``: the stored pools as (pk, first, last, scope_id); ``first_of``: the
+        first stored pool of each (first, last); ``stored``: instances of those the file
+        has."""
+        by_key = {key: stored[pk] for key, pk in first_of.items() if pk in stored}
         pool: AddressPool | None
-        for pool in stored:
-            by_key.setdefault((pool.first_address, pool.last_address), pool)
-        network_of = {s.pk: n for n, s in stored_scopes.items()}
         peer_of: dict[int | None, str] = {p.pk: n for n, p in stored_peers.items()}
         kept: set[int] = set()
         seen: set[tuple[str, str]] = set()
@@ -1464,11 +1505,11 @@ class _Planner:
                 f"range {state.first_address} {state.last_address} overlaps range "
                 f"{other.first_address} {other.last_address} (line {other.loc[1]})",
             )
-        for pool in stored:
-            if pool.pk not in kept:
-                self.plan.pools_delete.append(pool)
-                summary = f"in {network_of.get(pool.scope_id, '')}"
-                self.change("delete", "address pool", str(pool), summary=summary)
+        for pk, first, last, scope_id in rows:
+            if pk not in kept:
+                self.plan.pools_delete.append(Gone(pk))
+                summary = f"in {network_of.get(scope_id, '')}"
+                self.change("delete", "address pool", f"{first}-{last}", summary=summary)
 
     def kept_part(self) -> None:
         kept = self.plan.kept
@@ -1601,12 +1642,31 @@ def _peer_summary(peer: FailoverPeer) -> str:
 
 
 def _scope_summary(scope: Scope) -> str:
-    parts = [
-        f"{k.replace('_', ' ')} {getattr(scope, k)}"
-        for k in SCOPE_OPTION_FIELDS
-        if getattr(scope, k)
-    ]
-    return ", ".join(parts)
+    return _options_summary({k: getattr(scope, k) for k in SCOPE_OPTION_FIELDS})
+
+
+def _options_summary(options: dict[str, Any]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in options.items() if v)
+
+
+class Gone(NamedTuple):
+    """A stored object the plan deletes: its id is all that applying needs."""
+
+    pk: int
+
+
+def _instances(model, queryset, ids: list[int]) -> list:
+    """The model instances of ``ids`` (of ``queryset``), in chunks that every database's
+    parameter limit takes; the whole queryset when it is most of it anyway."""
+    if not ids:
+        return []
+    if len(ids) > 5000:
+        wanted = set(ids)
+        return [obj for obj in queryset if obj.pk in wanted]
+    out: list = []
+    for start in range(0, len(ids), 900):
+        out += model.objects.filter(pk__in=ids[start : start + 900])
+    return out
 
 
 def _net_key(network: str) -> int:
@@ -1620,18 +1680,14 @@ def _fingerprint(plan: ImportPlan) -> str:
     """Ties a preview to what applying it does: the changes against the stored data and
     the desired state itself. Applying checks it again inside the transaction."""
     digest = hashlib.sha256()
-    for change in plan.changes:
-        digest.update(
-            json.dumps(
-                [
-                    change.action,
-                    change.kind,
-                    change.label,
-                    [[f.field, repr(f.old), repr(f.new)] for f in change.fields],
-                ],
-                default=repr,
-            ).encode()
-        )
+    # One JSON text of all changes (one call: a file that deletes 10,000 scopes has 20,000).
+    changes = [
+        (c.action, c.kind, c.label, [(f.field, repr(f.old), repr(f.new)) for f in c.fields])
+        if c.fields
+        else (c.action, c.kind, c.label)
+        for c in plan.changes
+    ]
+    digest.update(json.dumps(changes, default=repr).encode())
     digest.update(_desired_digest(plan.desired).encode())
     return digest.hexdigest()
 
@@ -1659,8 +1715,10 @@ def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dic
     stand_in = DhcpServer(
         pk=this_id, name=server.name, address=server.address, omapi_port=server.omapi_port
     )
-    servers = [*DhcpServer.objects.exclude(pk=this_id), stand_in]
-    other_peers = list(FailoverPeer.objects.exclude(server_id=this_id))
+    partners = _partner_servers(server, this_id, peers)
+    partner_ids = [s.pk for s in partners]
+    servers = [*partners, stand_in]
+    other_peers = list(FailoverPeer.objects.filter(server_id__in=partner_ids))
     made_up = iter(range(-2, -(2**62), -1))
     peer_ids: dict[str, int] = {}
     mine = []
@@ -1689,12 +1747,50 @@ def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dic
         for state in plan.desired.pools
         if state.failover_peer in peer_ids
     ]
-    other_pools = pair.pool_rows(~Q(scope__server_id=this_id))
-    other_scopes = pair.scope_rows(~Q(server_id=this_id))
+    other_pools = pair.pool_rows(scope__server_id__in=partner_ids) if partner_ids else []
+    other_scopes = pair.scope_rows(server_id__in=partner_ids) if partner_ids else []
     names = {s.pk: s.name for s in servers}
     all_peers = sorted([*other_peers, *mine], key=lambda p: (names.get(p.server_id, ""), p.name))
     rels = pair.build(servers, all_peers, [*other_pools, *my_pools], [*other_scopes, *my_scopes])
     return [rel for rel in rels if this_id in rel.server_ids]
+
+
+def _partner_servers(
+    server: DhcpServer, this_id: int, peers: dict[str, FailoverPeer]
+) -> list[DhcpServer]:
+    """The other servers that can be in a relationship with this one as planned: those
+    its peers can name (by the partner set, the peer address, or a peer of the same name
+    listening there), and those whose peers can name it (by the partner set, its address,
+    or the same name). What the plan shows costs its partners, not the whole database
+    (one query)."""
+    names = set(peers)
+    addresses = {p.peer_address.lower() for p in peers.values() if p.peer_address}
+    own = {p.address.lower() for p in peers.values() if p.address} | {server.address.lower()}
+    explicit = {p.partner_server_id for p in peers.values() if p.partner_server_id}
+    named = (
+        FailoverPeer.objects.annotate(lower_address=Lower("address"))
+        .filter(name__in=names, lower_address__in=addresses)
+        .values("server_id")
+    )
+    pointing = (
+        FailoverPeer.objects.annotate(lower_peer_address=Lower("peer_address"))
+        .filter(
+            Q(partner_server_id=this_id)
+            | Q(lower_peer_address__in=own)
+            | Q(name__in=names, lower_peer_address__in=own)
+        )
+        .values("server_id")
+    )
+    return list(
+        DhcpServer.objects.annotate(lower_address=Lower("address"))
+        .filter(
+            Q(pk__in=explicit)
+            | Q(lower_address__in=addresses)
+            | Q(pk__in=Subquery(named))
+            | Q(pk__in=Subquery(pointing))
+        )
+        .exclude(pk=this_id)
+    )
 
 
 # --------------------------------------------------------------------------- entry point
