@@ -1747,12 +1747,29 @@ def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dic
         for state in plan.desired.pools
         if state.failover_peer in peer_ids
     ]
-    other_pools = pair.pool_rows(scope__server_id__in=partner_ids) if partner_ids else []
-    other_scopes = pair.scope_rows(server_id__in=partner_ids) if partner_ids else []
+    other_pools, other_scopes = _partner_rows(partner_ids)
     names = {s.pk: s.name for s in servers}
     all_peers = sorted([*other_peers, *mine], key=lambda p: (names.get(p.server_id, ""), p.name))
     rels = pair.build(servers, all_peers, [*other_pools, *my_pools], [*other_scopes, *my_scopes])
     return [rel for rel in rels if this_id in rel.server_ids]
+
+
+def _partner_rows(ids: list[int]) -> tuple[list, list]:
+    """The partners' failover pools and scopes as rows (read-only), kept under the data
+    version: previews of one import in a row read them once."""
+    from failover import versioning
+
+    from . import pair
+
+    if not ids:
+        return [], []
+    return versioning.cached(
+        "import-partner-rows:" + ",".join(str(i) for i in sorted(ids)),
+        lambda: (
+            pair.pool_rows(scope__server_id__in=ids),
+            pair.scope_rows(server_id__in=ids),
+        ),
+    )
 
 
 def _partner_servers(
