@@ -64,6 +64,7 @@ _MASTER = re.compile(
 )
 
 _NO_SPACE_BEFORE = frozenset(";,)")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _SAFE_STRING = re.compile(r'[^"\\\x00-\x1f\x7f\udc80-\udcff]*')
 _ESCAPE_OUT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b"}
 _SIMPLE_ESCAPES = {"t": 9, "r": 13, "n": 10, "b": 8}
@@ -286,6 +287,8 @@ def _comments(sp: str) -> tuple[str, ...]:
             if blank and out:
                 out.append("")
             blank = False
+            if _CONTROL.search(text):  # (a lone CR, a form feed: shown, so it stays one line)
+                text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
             out.append(text)
         elif 0 < i < last and not text:
             blank = True

@@ -476,3 +476,11 @@ def test_a_subnet_without_pools_the_model_cannot_hold_is_kept_verbatim(case):
     assert extra.split("{")[0] in rendered  # written back at its place
     assert desired_state(parse_text(rendered)) == desired_state(parse_text(text))
     assert services.config_import_plan(server=server, text=rendered).is_empty
+
+
+def test_a_comment_with_a_lone_carriage_return_stays_one_comment():
+    text = "# old\rmac line\r\nauthoritative;\r\n# end\r\n"
+    server = new_server()
+    services.config_import(server=server, text=text)
+    rendered = render_server(server)
+    assert "# old\\x0dmac line\nauthoritative;\n" in rendered and rendered.endswith("# end\n")
