@@ -27,6 +27,7 @@ from failover.dhcpd.render import render_server
 from failover.models import AddressPool, DhcpServer, FailoverPeer
 from tests.conftest import require_binary
 from tests.dhcpd.comments import anchors, missing
+from tests.dhcpd.test_import_property import configs
 
 pytestmark = pytest.mark.django_db
 
@@ -484,3 +485,43 @@ def test_a_comment_with_a_lone_carriage_return_stays_one_comment():
     services.config_import(server=server, text=text)
     rendered = render_server(server)
     assert "# old\\x0dmac line\nauthoritative;\n" in rendered and rendered.endswith("# end\n")
+
+
+@st.composite
+def commented_configs(draw):
+    """The generated files of test_import_property (shared-networks with their peer,
+    groups, pools with several ranges, bare and dynamic-bootp ranges, no failover peer,
+    hosts, ...) with comments at random line starts and at the end."""
+    lines = draw(configs()).split("\n")
+    out = []
+    for i, line in enumerate(lines):
+        if line.strip() and draw(st.integers(0, 3)) == 0:
+            out.append(f"# g{i}")
+        out.append(line)
+    out.append("# the end")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.dhcpd
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=commented_configs())
+def test_generated_files_keep_every_comment_before_the_same_statement(db, text):
+    def check():
+        server = new_server("gen")
+        services.config_import(server=server, text=text, filename="gen.conf")
+        rendered = render_server(server)
+        assert run_dhcpd(rendered), rendered
+        assert missing(parse_text(text), parse_text(rendered)) == [], rendered
+        assert services.config_import_plan(server=server, text=rendered).is_empty
+        assert render_server(server) == rendered
+
+    try:
+        with transaction.atomic():
+            check()
+            raise _Rollback
+    except _Rollback:
+        pass
