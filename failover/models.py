@@ -246,6 +246,35 @@ def check_statements(value: Any) -> None:
             raise ValidationError("A kept statement cannot contain a NUL character.")
 
 
+def check_comments(value: Any) -> None:
+    """The ``comments`` of an imported peer or pool: ``{place: ["# ...", ...]}``, each line
+    one comment as written in the file (one line, starting with '#'), so that writing it
+    back can never add a statement."""
+    if not isinstance(value, dict):
+        raise ValidationError("The comments must be a mapping.")
+    for place, lines in value.items():
+        if not isinstance(place, str) or not isinstance(lines, list):
+            raise ValidationError(f"Not a list of comments: {place!r}")
+        for line in lines:
+            if (
+                not isinstance(line, str)
+                or not line.startswith("#")
+                or any(ch in line for ch in "\n\r\x00")
+            ):
+                raise ValidationError(f"Not a one-line comment: {line!r}")
+
+
+def comments_field(help_text: str) -> models.JSONField:
+    return models.JSONField(
+        "Comments",
+        default=dict,
+        blank=True,
+        editable=False,
+        validators=[check_comments],
+        help_text=help_text,
+    )
+
+
 def statements_field(help_text: str, *, null: bool = False) -> models.JSONField:
     return models.JSONField(
         "Kept statements",
@@ -736,6 +765,10 @@ class FailoverPeer(models.Model):
         "Statements of the declaration that have no field here, verbatim "
         "(e.g. 'peer max-response-delay 30;')."
     )
+    comments = comments_field(
+        "Comments of the imported declaration, written back in place: 'before' it, before "
+        "a statement (by its field name, 'role' for primary/secondary) and at its 'end'."
+    )
 
     objects = FailoverPeerQuerySet.as_manager()
 
@@ -961,6 +994,11 @@ class AddressPool(models.Model):
     )
     statements = statements_field(
         "Statements of the pool block that have no field here, verbatim (allow, deny, …)."
+    )
+    comments = comments_field(
+        "Comments of the imported range, written back in place: 'before' its range "
+        "statement; for the first range of a pool block also before its 'peer' statement "
+        "and at the block's 'end'."
     )
 
     objects = AddressPoolQuerySet.as_manager()

@@ -247,7 +247,10 @@ def test_a_bad_file_shows_file_line_and_column(editor_client, server):
 
 
 def test_what_the_model_cannot_hold_is_shown_the_same_way(editor_client, server):
-    text = "subnet 10.0.0.0 netmask 255.255.0.0 { }\nsubnet 10.0.1.0 netmask 255.255.255.0 { }\n"
+    text = (
+        "subnet 10.0.0.0 netmask 255.255.0.0 { }\n"
+        "subnet 10.0.1.0 netmask 255.255.255.0 { range 10.0.1.5 10.0.1.6; }\n"
+    )
     content = html.unescape(preview(editor_client, server, text=text, **HX).content.decode())
     assert (
         "pasted text, line 2, column 1</span>: subnet 10.0.1.0/24 overlaps subnet "

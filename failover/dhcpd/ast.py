@@ -53,6 +53,10 @@ class Node:
     file: str = field(default="", compare=False, repr=False, kw_only=True)
     line: int = field(default=0, compare=False, repr=False, kw_only=True)
     column: int = field(default=0, compare=False, repr=False, kw_only=True)
+    # The comments written before the node (``#...`` lines, as written), and, for a block,
+    # those before its closing brace (the end of a Config: of the file). Not compared.
+    comments: tuple[str, ...] = field(default=(), compare=False, repr=False, kw_only=True)
+    end_comments: tuple[str, ...] = field(default=(), compare=False, repr=False, kw_only=True)
 
     @property
     def text(self) -> str:
@@ -126,6 +130,10 @@ class FailoverPeer(Node):
     max_balance: int | None = None
     # Statements dhcpd accepts that have no field (``peer max-response-delay 30;``).
     extra: list[Statement] = field(default_factory=list)
+    # Comments before a typed statement, by its key (see ``failover_items``).
+    statement_comments: dict[str, tuple[str, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 @dataclass(slots=True)
@@ -178,6 +186,11 @@ class Pool(Node):
     failover_peer: str | None = None
     statements: list[Node] = field(default_factory=list)
     no_failover_peer: bool = False
+    # Comments before the pool's ``failover peer "x";`` / ``no failover peer``.
+    peer_comments: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # Peers named by an earlier ``failover peer "x";`` of the same pool: dhcpd uses the
+    # last one, but counts the pool for each (its check that every peer has a pool).
+    overridden_peers: list[str] = field(default_factory=list)
 
     @property
     def ranges(self) -> list[Range]:
@@ -294,6 +307,10 @@ class Zone(Node):
 @dataclass(slots=True)
 class Config(Node):
     statements: list[Node] = field(default_factory=list)
+    # What dhcpd accepts but that is held otherwise than written (a statement given twice,
+    # split and hba together, 0 for a default, a pool naming two peers): ParseError-like
+    # (file, line, column, message) items, in file order. Only on the parsed file's Config.
+    warnings: list = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -328,12 +345,18 @@ def walk(node: Node, *, into_includes: bool = True):
 
 
 def flatten_includes(statements: list[Node]) -> list[Node]:
-    """The statements with every Include replaced by the statements it brought in."""
+    """The statements with every Include replaced by the statements it brought in (its
+    comments, and those at the end of the included file, as a statement-less Config node
+    in their place, which ``to_text`` writes as those comments)."""
     out: list[Node] = []
     for stmt in statements:
         if isinstance(stmt, Include):
+            if stmt.comments:  # the include statement's own comments: kept in its place
+                out.append(Config([], comments=stmt.comments, file=stmt.file, line=stmt.line))
             if stmt.config is not None:
                 out.extend(flatten_includes(stmt.config.statements))
+                if stmt.config.end_comments:  # the end of the included file
+                    out.append(Config([], comments=stmt.config.end_comments, file=stmt.file))
         else:
             out.append(stmt)
     return out
@@ -362,7 +385,14 @@ def to_text(node: Node, *, indent: int = 0, inline_includes: bool = False) -> st
     return "".join(out)
 
 
-def _block(head: str, statements, indent: int, out: list[str], inline: bool, pre=()) -> None:
+def _comments(lines, pad: str, out: list[str]) -> None:
+    for line in lines:
+        out.append(f"{pad}{line}\n" if line else "\n")  # "": a blank line between comments
+
+
+def _block(
+    head: str, statements, indent: int, out: list[str], inline: bool, pre=(), end=()
+) -> None:
     pad = INDENT * indent
     out.append(f"{pad}{head} {{\n")
     inner = INDENT * (indent + 1)
@@ -370,71 +400,98 @@ def _block(head: str, statements, indent: int, out: list[str], inline: bool, pre
         out.append(f"{inner}{line}\n")
     for stmt in statements:
         _render(stmt, indent + 1, out, inline)
+    _comments(end, inner, out)
     out.append(f"{pad}}}\n")
 
 
 def _render(node: Node, indent: int, out: list[str], inline: bool) -> None:  # noqa: C901
     pad = INDENT * indent
+    if node.comments and not isinstance(node, Branch):
+        _comments(node.comments, pad, out)
+    end = node.end_comments
     if isinstance(node, Config):
         for stmt in node.statements:
             _render(stmt, indent, out, inline)
+        _comments(end, pad, out)
     elif isinstance(node, Statement):
         out.append(f"{pad}{join_tokens(node.tokens)}{node.terminator}\n")
     elif isinstance(node, Block):
-        _block(join_tokens(node.header), node.statements, indent, out, inline)
+        _block(join_tokens(node.header), node.statements, indent, out, inline, end=end)
     elif isinstance(node, FailoverPeer):
+        pre: list[str] = []
+        for key, line in failover_items(node):
+            pre += node.statement_comments.get(key, ())
+            pre.append(line)
         _block(
             f"failover peer {quote(node.name)}",
             node.extra,
             indent,
             out,
             inline,
-            pre=failover_lines(node),
+            pre=pre,
+            end=end,
         )
     elif isinstance(node, FailoverPeerRef):
         out.append(f"{pad}failover peer {quote(node.name)};\n")
     elif isinstance(node, Subnet):
         _block(
-            f"subnet {node.network} netmask {node.netmask}", node.statements, indent, out, inline
+            f"subnet {node.network} netmask {node.netmask}",
+            node.statements,
+            indent,
+            out,
+            inline,
+            end=end,
         )
     elif isinstance(node, SharedNetwork):
         _block(
-            f"shared-network {_name(node.name, node.quoted)}", node.statements, indent, out, inline
+            f"shared-network {_name(node.name, node.quoted)}",
+            node.statements,
+            indent,
+            out,
+            inline,
+            end=end,
         )
     elif isinstance(node, Group):
         head = "group" if node.name is None else f"group {_name(node.name, node.quoted)}"
-        _block(head, node.statements, indent, out, inline)
+        _block(head, node.statements, indent, out, inline, end=end)
     elif isinstance(node, Pool):
         if node.failover_peer is not None:
-            pre = [f"failover peer {quote(node.failover_peer)};"]
+            pre = [f"failover peer {quote(name)};" for name in node.overridden_peers]
+            pre += [*node.peer_comments, f"failover peer {quote(node.failover_peer)};"]
         elif node.no_failover_peer:
-            pre = ["no failover peer"]  # dhcpd 4.4 wants no ';' here
+            pre = [*node.peer_comments, "no failover peer"]  # dhcpd 4.4 wants no ';' here
         else:
             pre = []
-        _block("pool", node.statements, indent, out, inline, pre=pre)
+        _block("pool", node.statements, indent, out, inline, pre=pre, end=end)
     elif isinstance(node, Range):
         bootp = "dynamic-bootp " if node.dynamic_bootp else ""
         last = "" if node.last is None else f" {node.last}"
         out.append(f"{pad}range {bootp}{node.first}{last};\n")
     elif isinstance(node, Host):
-        _block(f"host {node.name}", node.statements, indent, out, inline)
+        _block(f"host {node.name}", node.statements, indent, out, inline, end=end)
     elif isinstance(node, Class):
-        _block(f"class {quote(node.name)}", node.statements, indent, out, inline)
+        _block(f"class {quote(node.name)}", node.statements, indent, out, inline, end=end)
     elif isinstance(node, Subclass):
         head = f"subclass {quote(node.class_name)}{_span(node.data)}"
         if node.statements is None:
             out.append(f"{pad}{head};\n")
         else:
-            _block(head, node.statements, indent, out, inline)
+            _block(head, node.statements, indent, out, inline, end=end)
     elif isinstance(node, Conditional):
         for i, branch in enumerate(node.branches):
             if branch.kind == "else":
                 head = "else"
             else:
                 head = f"{branch.kind}{_span(branch.condition)}"
-            out.append(f"{pad}{head} {{\n" if i == 0 else f" {head} {{\n")
+            if i and branch.comments:  # comments between '}' and 'else': on their own lines
+                out.append("\n")
+                _comments(branch.comments, pad, out)
+                out.append(f"{pad}{head} {{\n")
+            else:
+                out.append(f"{pad}{head} {{\n" if i == 0 else f" {head} {{\n")
             for stmt in branch.statements:
                 _render(stmt, indent + 1, out, inline)
+            _comments(branch.end_comments, INDENT * (indent + 1), out)
             out.append(f"{pad}}}")
         out.append("\n")
     elif isinstance(node, Branch):
@@ -451,36 +508,43 @@ def _render(node: Node, indent: int, out: list[str], inline: bool) -> None:  # n
     elif isinstance(node, AllowDeny):
         out.append(f"{pad}{node.action}{_span(node.subject)};\n")
     elif isinstance(node, Key):
-        _block(f"key {_name(node.name, node.quoted)}", node.statements, indent, out, inline)
+        _block(
+            f"key {_name(node.name, node.quoted)}", node.statements, indent, out, inline, end=end
+        )
     elif isinstance(node, Zone):
-        _block(f"zone {node.name}", node.statements, indent, out, inline)
+        _block(f"zone {node.name}", node.statements, indent, out, inline, end=end)
     elif isinstance(node, Include):
         if inline and node.config is not None:
-            for stmt in node.config.statements:
-                _render(stmt, indent, out, inline)
+            _render(node.config, indent, out, inline)
         else:
             out.append(f"{pad}include {quote(node.path)};\n")
     else:  # pragma: no cover - every node type is handled above
         raise TypeError(f"cannot render {type(node).__name__}")
 
 
-def failover_lines(peer: FailoverPeer) -> list[str]:
-    """The typed statements of a failover peer, one per line, in dhcpd's usual order."""
-    lines: list[str] = []
+def failover_items(peer: FailoverPeer) -> list[tuple[str, str]]:
+    """The typed statements of a failover peer as (key, line), in dhcpd's usual order. The
+    key is the field's name (``role`` for primary/secondary)."""
+    items: list[tuple[str, str]] = []
     if peer.role:
-        lines.append(f"{peer.role};")
+        items.append(("role", f"{peer.role};"))
     if peer.address is not None:
-        lines.append(f"address {peer.address};")
+        items.append(("address", f"address {peer.address};"))
     if peer.port is not None:
-        lines.append(f"port {peer.port};")
+        items.append(("port", f"port {peer.port};"))
     if peer.peer_address is not None:
-        lines.append(f"peer address {peer.peer_address};")
+        items.append(("peer_address", f"peer address {peer.peer_address};"))
     if peer.peer_port is not None:
-        lines.append(f"peer port {peer.peer_port};")
+        items.append(("peer_port", f"peer port {peer.peer_port};"))
     for keywords, attr in FAILOVER_INT_FIELDS:
         value = getattr(peer, attr)
         if value is not None:
-            lines.append(f"{' '.join(keywords)} {value};")
+            items.append((attr, f"{' '.join(keywords)} {value};"))
         if attr == "split" and peer.hba is not None:
-            lines.append(f"hba {peer.hba};")
-    return lines
+            items.append(("hba", f"hba {peer.hba};"))
+    return items
+
+
+def failover_lines(peer: FailoverPeer) -> list[str]:
+    """The typed statements of a failover peer, one per line, in dhcpd's usual order."""
+    return [line for _, line in failover_items(peer)]

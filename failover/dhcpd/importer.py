@@ -20,9 +20,10 @@ What is held in the model, and how
 - ``failover peer "NAME" { ... }`` (at the top level or in a shared-network): a
   FailoverPeer with every statement; ``peer max-response-delay`` and the like, which have
   no field, are kept verbatim in the peer. Absent ``port``/``peer port`` are stored as
-  dhcpd's default 647, an absent role as primary (what dhcpd assumes). dhcpadmin needs
-  ``address``, ``max-response-delay`` and ``max-unacked-updates`` (the man page requires
-  the last two): a peer without them is an error, not a silent default.
+  dhcpd's default 647, an absent role as primary (what dhcpd assumes), absent
+  ``max-response-delay``/``max-unacked-updates`` as dhcpd's 20/100 (with a warning). A
+  secondary's ``mclt`` (dhcpd uses it until the primary connects) is kept verbatim in the
+  peer, with a warning. dhcpadmin needs ``address``: a peer without it is an error.
 - ``subnet``: a Scope. ``option routers``, ``option domain-name-servers`` (IPv4 address
   lists), ``option domain-name``, ``default-lease-time`` and ``max-lease-time`` written once
   directly in the subnet go into the scope's fields, at their place in the subnet (a
@@ -52,9 +53,22 @@ What is held in the model, and how
 - ``omapi-port N;`` at the top level: the server's OMAPI Port.
 - Everything else (hosts, classes, subclasses, option definitions and spaces, conditionals,
   keys, zones, allow/deny, other options and statements): kept verbatim (the parser's
-  canonical text, comments dropped, includes inlined) in the object it was declared in, at
-  its place. A subnet inside a group inside a subnet, or anything else the model cannot
-  hold, is an error at its line.
+  canonical text with its comments, includes inlined) in the object it was declared in, at
+  its place. A subnet without pools or ranges that no scope can hold (/31, /32, declared
+  twice, inside or around another) is kept verbatim too, with a warning. A subnet inside a
+  group inside a subnet, or anything else the model cannot hold, is an error at its line.
+
+The rule: refuse only what dhcpd refuses. What dhcpd accepts but reads otherwise than it
+is written (the parser's ``Config.warnings``) or what dhcpadmin holds otherwise (a
+secondary's mclt, a default filled in, a subnet kept verbatim) is a warning of the plan at
+its line, saying what dhcpadmin does with it (``ImportPlan.warnings``).
+
+Comments: the file's comments are kept with the statement or block after them (or the end
+of their block): in a kept statement's text, as a comment entry at a block's own position
+(written just above it), in a place holder (``{"field": ..., "comments": [...]}``), and in
+the ``comments`` of a peer (before it, before each statement, at its end) and of a range
+(before it; the first range of a pool block also before its peer statement and at its
+end). The comments the renderer writes itself are dropped first (``own_comments``).
 
 The import reproduces the FILE: it is its own domain operation, not a sequence of page
 actions, so the first-peer rule and the last-referrer rule do not apply (a pool without a
@@ -73,23 +87,29 @@ in a few seconds, no longer than ``dhcpd -t`` takes for the same file).
 
 from __future__ import annotations
 
+import bisect
 import copy
 import hashlib
 import ipaddress
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Q, Subquery
+from django.db.models.functions import Lower
 
 from failover.models import (
+    MAX_PREFIX,
+    MIN_PREFIX,
     AddressPool,
     DhcpServer,
     FailoverPeer,
     Scope,
     ScopeGroup,
+    check_comments,
     check_statements,
     find_overlaps,
     network_span,
@@ -154,6 +174,7 @@ class PeerState:
     fields: dict[str, Any]
     statements: list
     loc: Loc = _loc()
+    comments: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -196,6 +217,7 @@ class PoolState:
     loc: Loc = _loc()
     low: int = field(default=0, compare=False, repr=False)  # first and last address
     high: int = field(default=0, compare=False, repr=False)
+    comments: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def of_range(cls, rng: ast.Range, **fields: Any) -> PoolState:
@@ -224,6 +246,9 @@ class Desired:
     scopes: list[ScopeState] = field(default_factory=list)
     pools: list[PoolState] = field(default_factory=list)
     notes: list[str] = field(default_factory=list, compare=False)
+    # What dhcpd accepts but dhcpadmin holds otherwise than written, at its line (each a
+    # ParseError: file, line, column, message saying what dhcpadmin does with it).
+    warnings: list[ParseError] = field(default_factory=list, compare=False)
 
 
 def group_key_part(kind: str, name: str, ordinal: int) -> tuple[str, str, int]:
@@ -298,6 +323,58 @@ class _Builder:
         self.errors: list[ParseError] = []
         self.peers_placed = False
         self.peer_names: set[str] = set()
+        # Every subnet seen so far, for the subnets kept verbatim (see kept_subnet):
+        # (network, prefix) -> line, and the sorted network addresses.
+        self.networks: dict[tuple[int, int], int] = {}
+        self.starts: list[tuple[int, int, int]] = []  # (low, high, line)
+
+    def kept_subnet(self, node: ast.Subnet) -> str | None:
+        """Why a subnet is kept verbatim rather than as a scope, or None. dhcpd accepts a
+        subnet the model cannot hold as a scope -- a prefix outside /8-/30, a network
+        declared twice or inside another -- so such a subnet is written back as it is, at
+        its place, when it holds no pool or range (nothing the failover and pool rules
+        concern); with pools or ranges it stays an error of the plan."""
+        low = int(node.network)
+        mask = int(node.netmask)
+        prefix = bin(mask).count("1")
+        high = low | (~mask & 0xFFFFFFFF)
+        why = None
+        if not MIN_PREFIX <= prefix <= MAX_PREFIX:
+            why = f"a /{prefix} network (dhcpadmin's scopes are /{MIN_PREFIX} to /{MAX_PREFIX})"
+        elif (low, prefix) in self.networks:
+            why = f"declared twice (first at line {self.networks[(low, prefix)]})"
+        else:
+            for bits in range(prefix - 1, -1, -1):  # inside an earlier, larger subnet?
+                outer = low & ~((1 << (32 - bits)) - 1) & 0xFFFFFFFF
+                if (outer, bits) in self.networks:
+                    why = f"inside an earlier subnet (line {self.networks[(outer, bits)]})"
+                    break
+            if why is None:  # around an earlier, smaller subnet?
+                i = bisect.bisect_left(self.starts, (low, -1, -1))
+                if i < len(self.starts) and self.starts[i][0] <= high:
+                    why = f"around an earlier subnet (line {self.starts[i][2]})"
+        self.networks.setdefault((low, prefix), node.line)
+        bisect.insort(self.starts, (low, high, node.line))
+        if why is None:
+            return None
+        if any(isinstance(n, ast.Pool | ast.Range) for n in ast.walk(node)):
+            return None  # the plan refuses it, at its line
+        return why
+
+    def subnet_or_kept(
+        self, node: ast.Subnet, group: tuple | None, pos: int, shared, entries: list
+    ) -> None:
+        why = self.kept_subnet(node)
+        if why is None:
+            self.comments_before(node, pos, entries)
+            self.subnet(node, group, pos, shared)
+            return
+        entries.append([pos, self.verbatim(node)])
+        self.warn(
+            node,
+            f"subnet {node.cidr}: {why}; dhcpd accepts it, dhcpadmin holds no such scope, so "
+            "it keeps this declaration (no pool or range in it) verbatim at its place",
+        )
 
     def error(self, where: Loc | ast.Node, message: str) -> None:
         loc = _where(where) if isinstance(where, ast.Node) else where
@@ -305,6 +382,23 @@ class _Builder:
 
     def note(self, node: ast.Node, message: str) -> None:
         self.desired.notes.append(f"{node.file}, line {node.line}: {message}")
+
+    def warn(self, node: ast.Node, message: str) -> None:
+        self.desired.warnings.append(ParseError(node.file, node.line, node.column, message))
+
+    @staticmethod
+    def comments_before(node: ast.Node, pos: int, entries: list) -> None:
+        """The comments before a block the model holds in its own object (a subnet, a
+        shared-network or group, a pool block): a verbatim entry at the block's own
+        position, which the renderer writes just before it."""
+        if node.comments:
+            entries.append([pos, "\n".join(node.comments)])
+
+    @staticmethod
+    def comments_end(node: ast.Node, pos: int, entries: list) -> None:
+        """The comments before a container's closing brace: its last entry."""
+        if node.end_comments:
+            entries.append([pos, "\n".join(node.end_comments)])
 
     # ----------------------------------------------------------------- containers
 
@@ -324,17 +418,19 @@ class _Builder:
                 self.peer(node)
                 continue
             if isinstance(node, ast.Subnet):
-                self.subnet(node, None, pos, None)
+                self.subnet_or_kept(node, None, pos, None, entries)
             elif isinstance(node, ast.SharedNetwork) or (
                 isinstance(node, ast.Group) and _holds_model(node)
             ):
+                self.comments_before(node, pos, entries)
                 self.group(node, (), pos, None, siblings)
             elif id(node) in omapi:
                 server.omapi_port = omapi[id(node)]
-                entries.append([pos, {"field": "omapi_port"}])
+                entries.append([pos, _slot({"field": "omapi_port"}, node)])
             else:
                 entries.append([pos, self.verbatim(node)])
             pos += 1
+        self.comments_end(config, pos, entries)
         server.statements = entries
 
     @staticmethod
@@ -386,26 +482,36 @@ class _Builder:
                 if shared is not None:
                     shared.peer = child.name
             elif isinstance(child, ast.FailoverPeerRef):
-                entries.append([pos, {"peer": child.name}])
+                entries.append([pos, _slot({"peer": child.name}, child)])
                 if shared is not None:
                     shared.peer = child.name
             elif isinstance(child, ast.Subnet):
-                self.subnet(child, key, pos, shared)
+                self.subnet_or_kept(child, key, pos, shared, entries)
             elif isinstance(child, ast.SharedNetwork) or (
                 isinstance(child, ast.Group) and _holds_model(child)
             ):
+                self.comments_before(child, pos, entries)
                 self.group(child, key, pos, shared, children)
             elif isinstance(child, ast.Pool):
+                self.comments_before(child, pos, entries)
                 self.pool(child, None, key, pos, shared)
             else:
                 entries.append([pos, self.verbatim(child)])
             pos += 1
+        self.comments_end(node, pos, entries)
         state.statements = entries
-        if kind == "shared-network" and len(self.desired.scopes) == scopes_before:
-            self.error(
-                node,
-                f"{state.label} holds no subnet (dhcpd refuses an empty shared-network)",
-            )
+        if len(self.desired.scopes) == scopes_before:
+            if any(isinstance(child, ast.Subnet) for child in ast.walk(node)):
+                self.error(
+                    node,
+                    f"{state.label} holds only subnets dhcpadmin keeps verbatim (see the "
+                    "warnings); dhcpadmin needs a scope in it to hold it",
+                )
+            elif kind == "shared-network":
+                self.error(
+                    node,
+                    f"{state.label} holds no subnet (dhcpd refuses an empty shared-network)",
+                )
 
     def subnet(
         self, node: ast.Subnet, group: tuple | None, position: int, shared: _Shared | None
@@ -432,13 +538,14 @@ class _Builder:
         pos = 0
         for child in body:
             if isinstance(child, ast.Pool):
+                self.comments_before(child, pos, entries)
                 self.pool(child, state, None, pos, shared)
             elif isinstance(child, ast.Range):
                 self.range_pool(child, state, pos, shared)
             elif id(child) in values:
                 name, value = values[id(child)]
                 state.options[name] = value
-                entries.append([pos, {"field": name}])
+                entries.append([pos, _slot({"field": name}, child)])
             elif isinstance(child, ast.Group) and _holds_model(child):
                 self.error(
                     child,
@@ -449,6 +556,7 @@ class _Builder:
             else:
                 entries.append([pos, self.verbatim(child)])
             pos += 1
+        self.comments_end(node, pos, entries)
         state.statements = entries
 
     def pool(
@@ -480,6 +588,7 @@ class _Builder:
                 self.error(child, "a group inside a pool cannot declare subnets or pools")
             else:
                 statements.append([len(statements), self.verbatim(child)])
+        block = {"peer": list(node.peer_comments), "end": list(node.end_comments)}
         for rng in ranges:
             target = scope
             if target is None and shared is not None:
@@ -487,6 +596,8 @@ class _Builder:
             if target is None:  # the parser checks this; never trust it blindly
                 self.error(rng, f"range {rng.first}: not inside a subnet declared before it")
                 continue
+            comments = {"before": list(rng.comments), **block}
+            block = {}  # the block's own comments go with its first range
             self.desired.pools.append(
                 PoolState.of_range(
                     rng,
@@ -498,6 +609,7 @@ class _Builder:
                     failover_peer=peer,
                     peer_statement=str(how),
                     statements=statements,
+                    comments={k: v for k, v in comments.items() if v},
                 )
             )
 
@@ -534,6 +646,7 @@ class _Builder:
                 failover_peer=None,  # dhcpd's ad-hoc pool for a bare range has no peer
                 peer_statement="",
                 statements=[],
+                comments={"before": list(node.comments)} if node.comments else {},
             )
         )
 
@@ -551,29 +664,55 @@ class _Builder:
             return
         self.peer_names.add(node.name)
         shown = f'failover peer "{node.name}"'
-        for attr, keyword in (
-            ("address", "address"),
-            ("max_response_delay", "max-response-delay"),
-            ("max_unacked_updates", "max-unacked-updates"),
-        ):
-            if getattr(node, attr) is None:
-                self.error(
-                    node,
-                    f"{shown} has no '{keyword}' statement; dhcpadmin needs it (add it to the "
-                    "file; dhcpd's defaults are not what the man page asks for)"
-                    if attr != "address"
-                    else f"{shown} has no 'address' statement; dhcpadmin needs the address "
-                    "this server listens on",
-                )
+        if node.address is None:
+            self.error(
+                node,
+                f"{shown} has no 'address' statement; dhcpadmin needs the address this "
+                "server listens on (dhcpd -t accepts it, but dhcpd then takes the address "
+                "from 'server-identifier' or exits at start with 'no local address')",
+            )
         values = {name: getattr(node, name) for name in PEER_FIELDS}
         values["role"] = node.role or FailoverPeer.Role.PRIMARY
         values["port"] = 647 if node.port is None else node.port
         values["peer_port"] = 647 if node.peer_port is None else node.peer_port
         values["hba"] = node.hba or ""
+        comments = {key: list(lines) for key, lines in node.statement_comments.items()}
+        for attr, keyword, default in (
+            ("max_response_delay", "max-response-delay", 20),
+            ("max_unacked_updates", "max-unacked-updates", 100),
+        ):
+            if values[attr] is None:  # confpars.c: DEFAULT_MAX_RESPONSE_DELAY / _FLYING_
+                values[attr] = default
+                self.warn(
+                    node,
+                    f"{shown} has no '{keyword}': dhcpd uses its default, {default}; "
+                    f"dhcpadmin stores {default} and writes it out",
+                )
         if node.role is None:
             self.note(node, f"{shown} names no role: stored as primary, as dhcpd assumes")
         statements = [[i, self.verbatim(extra)] for i, extra in enumerate(node.extra)]
-        self.desired.peers.append(PeerState(node.name, values, statements, _where(node)))
+        if values["role"] == FailoverPeer.Role.SECONDARY and values["mclt"] is not None:
+            # dhcpd keeps a secondary's mclt and uses it until the primary connects, which
+            # then sends its own (failover.c: state->mclt = link->imsg->mclt).
+            mclt = values["mclt"]
+            values["mclt"] = None
+            text = "\n".join([*comments.pop("mclt", []), f"mclt {mclt};"])
+            statements.append([len(statements), text])
+            self.warn(
+                node,
+                f"{shown}: 'mclt {mclt}' on a secondary: dhcpd uses it only until the primary "
+                "connects and sends its own; dhcpadmin holds mclt on the primary only, so it "
+                "keeps this statement verbatim in the peer and writes it back as it is",
+            )
+        for key in [k for k in comments if values.get(k) in (None, "")]:
+            # Before a statement dhcpadmin does not write (mclt 0 on a secondary): kept at
+            # the end of the declaration.
+            comments["end"] = comments.get("end", []) + comments.pop(key)
+        if node.comments:
+            comments["before"] = list(node.comments)
+        if node.end_comments:
+            comments["end"] = comments.get("end", []) + list(node.end_comments)
+        self.desired.peers.append(PeerState(node.name, values, statements, _where(node), comments))
 
     def verbatim(self, node: ast.Node) -> str:
         return _text(node)
@@ -636,6 +775,17 @@ class _Builder:
         if number is None:
             return "omapi_port", None, problem or "omapi-port is not a port number"
         return "omapi_port", number, None
+
+
+def _comments_only(text: str) -> bool:
+    return all(not line or line.startswith("#") for line in text.split("\n"))
+
+
+def _slot(payload: dict, node: ast.Node) -> dict:
+    """A place holder with the comments written before its statement."""
+    if node.comments:
+        payload["comments"] = list(node.comments)
+    return payload
 
 
 def _label(name: str) -> str:
@@ -749,12 +899,77 @@ def _field_problem(model, name: str, value: Any) -> str | None:
     return None
 
 
+# The comments dhcpadmin's renderer writes itself (failover.dhcpd.render): not the file's own
+# comments, so importing a rendered file does not pile them up.
+_HEADER = (
+    "# dhcpd.conf for DHCP server ",
+    "# Generated by dhcpadmin; edit the server in dhcpadmin, not this file.",
+)
+_SCOPE_COMMENT = re.compile(r"# Scope [0-9.]+/[0-9]+(?:: .*)?")
+_UNDECLARED = (
+    re.compile(r'# Failover peer ".*" is not declared here:'),
+    "# no address pool refers to it, and dhcpd refuses such a peer.",
+)
+
+
+def own_comments(lines: tuple[str, ...], *, subnet: bool = False) -> tuple[str, ...]:
+    """``lines`` without the comments the renderer writes itself (the file header, a
+    scope's ``# Scope NETWORK: NAME`` line just above its subnet, the note on a peer that
+    is not declared), blank lines ("") tidied: none first, never two in a row."""
+    if not lines:
+        return lines
+    paragraphs: list[list[str]] = [[]]
+    for line in lines:
+        if line:
+            paragraphs[-1].append(line)
+        else:
+            paragraphs.append([])
+    for i, para in enumerate(paragraphs):
+        if len(para) > 1 and para[0].startswith(_HEADER[0]) and para[1] == _HEADER[1]:
+            paragraphs[i] = []
+            continue
+        j = 0
+        while j < len(para) - 1:
+            if _UNDECLARED[0].fullmatch(para[j]) and para[j + 1] == _UNDECLARED[1]:
+                del para[j : j + 2]
+            else:
+                j += 1
+    if subnet and paragraphs[-1] and _SCOPE_COMMENT.fullmatch(paragraphs[-1][-1]):
+        paragraphs[-1].pop()
+    out: list[str] = []
+    for i, para in enumerate(paragraphs):
+        if i and (out and out[-1]):
+            out.append("")
+        out += para
+    return tuple(out)
+
+
+def _clean_comments(config: ast.Config) -> None:
+    """Drop the renderer's own comments from every node of ``config`` (in place)."""
+    for node in ast.walk(config):
+        if node.comments:
+            node.comments = own_comments(node.comments, subnet=isinstance(node, ast.Subnet))
+        if node.end_comments:
+            node.end_comments = own_comments(node.end_comments)
+        if isinstance(node, ast.FailoverPeer) and node.statement_comments:
+            node.statement_comments = {
+                key: own_comments(lines) for key, lines in node.statement_comments.items()
+            }
+        elif isinstance(node, ast.Pool) and node.peer_comments:
+            node.peer_comments = own_comments(node.peer_comments)
+
+
 def desired_state(config: ast.Config) -> Desired:
-    """What a server holds after importing ``config`` (raises ConfigImportError)."""
+    """What a server holds after importing ``config`` (raises ConfigImportError). The
+    comments dhcpadmin writes itself are dropped from ``config`` first (see own_comments)."""
+    _clean_comments(config)
     builder = _Builder()
     builder.root(config)
     if builder.errors:
         raise ConfigImportError(_sorted(builder.errors))
+    builder.desired.warnings = sorted(
+        [*config.warnings, *builder.desired.warnings], key=lambda e: (e.file, e.line, e.column)
+    )
     builder.desired.peers.sort(key=lambda peer: peer.name)  # declared in any order, written sorted
     return builder.desired
 
@@ -788,7 +1003,8 @@ class Change:
 @dataclass
 class KeptVerbatim:
     where: str
-    statements: list[str]
+    statements: list[str]  # verbatim texts, with the comments written before them
+    comments_only: int = 0  # how many of them are only comments (not counted as statements)
 
 
 @dataclass
@@ -810,10 +1026,10 @@ class ImportPlan:
     groups_delete: list[ScopeGroup] = field(default_factory=list)
     scopes_create: list[Scope] = field(default_factory=list)
     scopes_update: list[Scope] = field(default_factory=list)
-    scopes_delete: list[Scope] = field(default_factory=list)
+    scopes_delete: list[Gone] = field(default_factory=list)
     pools_create: list[AddressPool] = field(default_factory=list)
     pools_update: list[AddressPool] = field(default_factory=list)
-    pools_delete: list[AddressPool] = field(default_factory=list)
+    pools_delete: list[Gone] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -842,6 +1058,12 @@ class ImportPlan:
         return self._of("delete")
 
     @property
+    def warnings(self) -> list[str]:
+        """What dhcpd accepts but dhcpadmin holds otherwise than written, each as ``FILE,
+        line L, column C: message`` (the message says what dhcpadmin does with it)."""
+        return [ParseError.__str__(w) for w in self.desired.warnings]
+
+    @property
     def notes(self) -> list[str]:
         return self.desired.notes
 
@@ -854,7 +1076,7 @@ class ImportPlan:
             "created": len(self.created),
             "changed": len(self.changed),
             "deleted": len(self.deleted),
-            "kept": sum(len(k.statements) for k in self.kept),
+            "kept": sum(len(k.statements) - k.comments_only for k in self.kept),
         }
 
     def summary(self) -> str:
@@ -868,6 +1090,12 @@ class ImportPlan:
 def _show(value: Any) -> Any:
     if isinstance(value, list):
         return [_entry_text(e) for e in value]
+    if isinstance(value, dict):  # comments: one text per place, shown like statements
+        return [
+            "\n".join([f"({place})", *lines])
+            for place, lines in sorted(value.items())
+            if isinstance(lines, list)
+        ]
     return value
 
 
@@ -876,12 +1104,14 @@ def _entry_text(entry: Any) -> str:
     if isinstance(payload, str):
         return payload
     if isinstance(payload, dict):
+        comments = payload.get("comments")
+        before = "\n".join(comments) + "\n" if isinstance(comments, list) and comments else ""
         if "field" in payload:
-            return f"({_label(payload['field'])})"
+            return f"{before}({_label(payload['field'])})"
         if "peers" in payload:
-            return "(failover peer declarations)"
+            return f"{before}(failover peer declarations)"
         if "peer" in payload:
-            return f'failover peer "{payload["peer"]}";'
+            return f'{before}failover peer "{payload["peer"]}";'
     return repr(payload)
 
 
@@ -902,7 +1132,14 @@ def _verbose(model, name: str) -> str:
     return _LABELS[key]
 
 
-_BUILT_FIELDS = ("position", "bare", "dynamic_bootp", "peer_statement", "statements")
+_BUILT_FIELDS = (
+    "position",
+    "bare",
+    "dynamic_bootp",
+    "peer_statement",
+    "statements",
+    "comments",
+)
 
 
 class _Planner:
@@ -946,6 +1183,11 @@ class _Planner:
                     check_statements(obj.statements)
                 except ValidationError as exc:
                     raise ValidationError({"statements": exc.messages}) from None
+            if hasattr(obj, "comments"):
+                try:
+                    check_comments(obj.comments)
+                except ValidationError as exc:
+                    raise ValidationError({"comments": exc.messages}) from None
             if extra is not None:
                 extra()
             errors = obj.own_errors() if hasattr(obj, "own_errors") else {}
@@ -964,15 +1206,51 @@ class _Planner:
         saved = server.pk is not None
         stored_peers = {p.name: p for p in server.failover_peers.all()} if saved else {}
         stored_groups = list(server.scope_groups.all()) if saved else []
-        stored_scopes = {s.network: s for s in server.scopes.all()} if saved else {}
-        stored_pools = (
-            list(AddressPool.objects.filter(scope__server=server).order_by("pk")) if saved else []
-        )
+        # The stored scopes and pools are read as rows (what identifies them, and what the
+        # plan says of one it deletes); model instances only for those the file has too.
+        # A file of 10 subnets costs 10 scopes' worth of instances, whatever the server holds.
+        scope_rows: list[tuple] = []
+        pool_rows: list[tuple] = []
+        if saved:
+            scope_rows = list(
+                Scope.objects.filter(server=server)
+                .order_by()
+                .values_list("pk", "network", "first_int", *SCOPE_OPTION_FIELDS)
+            )
+            pool_rows = list(
+                AddressPool.objects.filter(scope__server=server)
+                .order_by("pk")
+                .values_list("pk", "first_address", "last_address", "scope_id")
+            )
+        wanted = {state.network for state in self.desired.scopes}
+        stored_scopes = {
+            s.network: s
+            for s in _instances(
+                Scope,
+                Scope.objects.filter(server_id=server.pk),
+                [r[0] for r in scope_rows if r[1] in wanted],
+            )
+        }
+        first_of: dict[tuple[str, str], int] = {}
+        for row in pool_rows:
+            first_of.setdefault((row[1], row[2]), row[0])
+        wanted_pools = {state.key for state in self.desired.pools}
+        stored_pools = {
+            p.pk: p
+            for p in _instances(
+                AddressPool,
+                AddressPool.objects.filter(scope__server_id=server.pk),
+                [pk for key, pk in first_of.items() if key in wanted_pools],
+            )
+        }
         self.server_part()
         peers = self.peers_part(stored_peers)
         groups = self.groups_part(stored_groups)
-        scopes = self.scopes_part(stored_scopes, groups)
-        self.pools_part(stored_pools, scopes, groups, peers, stored_scopes, stored_peers)
+        scopes = self.scopes_part(stored_scopes, groups, scope_rows)
+        network_of = {row[0]: row[1] for row in scope_rows}
+        self.pools_part(
+            pool_rows, first_of, stored_pools, scopes, groups, peers, network_of, stored_peers
+        )
         if self.errors:
             raise ConfigImportError(_sorted(self.errors))
         self.kept_part()
@@ -1000,7 +1278,7 @@ class _Planner:
     def peers_part(self, stored: dict[str, FailoverPeer]) -> dict[str, FailoverPeer]:
         out: dict[str, FailoverPeer] = {}
         for state in self.desired.peers:
-            values = {**state.fields, "statements": state.statements}
+            values = {**state.fields, "statements": state.statements, "comments": state.comments}
             peer = stored.get(state.name)
             if peer is None:
                 peer = FailoverPeer(server=self.server, name=state.name, **values)
@@ -1061,7 +1339,7 @@ class _Planner:
         return group_label(key) if key else ""
 
     def scopes_part(
-        self, stored: dict[str, Scope], groups: dict[tuple, ScopeGroup]
+        self, stored: dict[str, Scope], groups: dict[tuple, ScopeGroup], rows: list[tuple]
     ) -> dict[str, Scope]:
         out: dict[str, Scope] = {}
         for state in self.desired.scopes:
@@ -1118,26 +1396,30 @@ class _Planner:
                     f"{other.loc[1]}); dhcpadmin does not hold overlapping scopes"
                 )
             self.error(state.loc, message)
-        for network, scope in sorted(stored.items(), key=lambda item: _net_key(item[0])):
-            if network not in out:
-                self.plan.scopes_delete.append(scope)
-                self.change("delete", "scope", network, summary=_scope_summary(scope))
+        gone = [row for row in rows if row[1] not in out]
+        gone.sort(key=lambda row: row[2] if row[2] is not None else _net_key(row[1]))
+        for row in gone:
+            self.plan.scopes_delete.append(Gone(row[0]))
+            options = dict(zip(SCOPE_OPTION_FIELDS, row[3:], strict=True))
+            self.change("delete", "scope", row[1], summary=_options_summary(options))
         return out
 
     def pools_part(
         self,
-        stored: list[AddressPool],
+        rows: list[tuple],
+        first_of: dict[tuple[str, str], int],
+        stored: dict[int, AddressPool],
         scopes: dict[str, Scope],
         groups: dict[tuple, ScopeGroup],
         peers: dict[str, FailoverPeer],
-        stored_scopes: dict[str, Scope],
+        network_of: dict[int, str],
         stored_peers: dict[str, FailoverPeer],
     ) -> None:
-        by_key: dict[tuple[str, str], AddressPool] = {}
+        """``rows``: the stored pools as (pk, first, last, scope_id); ``first_of``: the
+        first stored pool of each (first, last); ``stored``: instances of those the file
+        has."""
+        by_key = {key: stored[pk] for key, pk in first_of.items() if pk in stored}
         pool: AddressPool | None
-        for pool in stored:
-            by_key.setdefault((pool.first_address, pool.last_address), pool)
-        network_of = {s.pk: n for n, s in stored_scopes.items()}
         peer_of: dict[int | None, str] = {p.pk: n for n, p in stored_peers.items()}
         kept: set[int] = set()
         seen: set[tuple[str, str]] = set()
@@ -1151,6 +1433,7 @@ class _Planner:
                 "dynamic_bootp": state.dynamic_bootp,
                 "peer_statement": state.peer_statement,
                 "statements": state.statements,
+                "comments": state.comments,
             }
             label = f"{state.first_address}-{state.last_address}"
             pool = by_key.get(state.key) if state.key not in seen else None
@@ -1222,11 +1505,11 @@ class _Planner:
                 f"range {state.first_address} {state.last_address} overlaps range "
                 f"{other.first_address} {other.last_address} (line {other.loc[1]})",
             )
-        for pool in stored:
-            if pool.pk not in kept:
-                self.plan.pools_delete.append(pool)
-                summary = f"in {network_of.get(pool.scope_id, '')}"
-                self.change("delete", "address pool", str(pool), summary=summary)
+        for pk, first, last, scope_id in rows:
+            if pk not in kept:
+                self.plan.pools_delete.append(Gone(pk))
+                summary = f"in {network_of.get(scope_id, '')}"
+                self.change("delete", "address pool", f"{first}-{last}", summary=summary)
 
     def kept_part(self) -> None:
         kept = self.plan.kept
@@ -1234,11 +1517,22 @@ class _Planner:
         def add(where: str, entries: list) -> None:
             texts = [e[1] for e in entries if isinstance(e[1], str)]
             if texts:
-                kept.append(KeptVerbatim(where, texts))
+                only = sum(1 for t in texts if _comments_only(t))
+                kept.append(KeptVerbatim(where, texts, only))
+
+        def notes(where: str, comments: dict[str, list[str]]) -> None:
+            texts = [
+                "\n".join([*lines, _PLACES.get(place, f"(before '{_peer_keyword(place)}')")])
+                for place, lines in comments.items()
+                if lines
+            ]
+            if texts:
+                kept.append(KeptVerbatim(f"{where}: comments", texts, len(texts)))
 
         add("top level", self.desired.server.statements)
         for state in self.desired.peers:
             add(f'failover peer "{state.name}"', state.statements)
+            notes(f'failover peer "{state.name}"', state.comments)
         for group in self.desired.groups:
             add(group.label, group.statements)
         for scope in self.desired.scopes:
@@ -1249,6 +1543,23 @@ class _Planner:
             if block not in blocks:
                 blocks.add(block)
                 add(f"pool with range {pool.first_address} {pool.last_address}", pool.statements)
+            notes(f"range {pool.first_address} {pool.last_address}", pool.comments)
+
+
+_PLACES = {
+    "before": "(before it)",
+    "end": "(at the end of the block)",
+    "peer": "(before the pool's failover peer statement)",
+}
+
+
+def _peer_keyword(key: str) -> str:
+    return {
+        "role": "primary/secondary",
+        "peer_address": "peer address",
+        "peer_port": "peer port",
+        "load_balance_max_seconds": "load balance max seconds",
+    }.get(key, key.replace("_", "-"))
 
 
 _POOL_SCOPE = AddressPool._meta.get_field("scope")
@@ -1331,12 +1642,31 @@ def _peer_summary(peer: FailoverPeer) -> str:
 
 
 def _scope_summary(scope: Scope) -> str:
-    parts = [
-        f"{k.replace('_', ' ')} {getattr(scope, k)}"
-        for k in SCOPE_OPTION_FIELDS
-        if getattr(scope, k)
-    ]
-    return ", ".join(parts)
+    return _options_summary({k: getattr(scope, k) for k in SCOPE_OPTION_FIELDS})
+
+
+def _options_summary(options: dict[str, Any]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in options.items() if v)
+
+
+class Gone(NamedTuple):
+    """A stored object the plan deletes: its id is all that applying needs."""
+
+    pk: int
+
+
+def _instances(model, queryset, ids: list[int]) -> list:
+    """The model instances of ``ids`` (of ``queryset``), in chunks that every database's
+    parameter limit takes; the whole queryset when it is most of it anyway."""
+    if not ids:
+        return []
+    if len(ids) > 5000:
+        wanted = set(ids)
+        return [obj for obj in queryset if obj.pk in wanted]
+    out: list = []
+    for start in range(0, len(ids), 900):
+        out += model.objects.filter(pk__in=ids[start : start + 900])
+    return out
 
 
 def _net_key(network: str) -> int:
@@ -1350,18 +1680,14 @@ def _fingerprint(plan: ImportPlan) -> str:
     """Ties a preview to what applying it does: the changes against the stored data and
     the desired state itself. Applying checks it again inside the transaction."""
     digest = hashlib.sha256()
-    for change in plan.changes:
-        digest.update(
-            json.dumps(
-                [
-                    change.action,
-                    change.kind,
-                    change.label,
-                    [[f.field, repr(f.old), repr(f.new)] for f in change.fields],
-                ],
-                default=repr,
-            ).encode()
-        )
+    # One JSON text of all changes (one call: a file that deletes 10,000 scopes has 20,000).
+    changes = [
+        (c.action, c.kind, c.label, [(f.field, repr(f.old), repr(f.new)) for f in c.fields])
+        if c.fields
+        else (c.action, c.kind, c.label)
+        for c in plan.changes
+    ]
+    digest.update(json.dumps(changes, default=repr).encode())
     digest.update(_desired_digest(plan.desired).encode())
     return digest.hexdigest()
 
@@ -1389,8 +1715,10 @@ def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dic
     stand_in = DhcpServer(
         pk=this_id, name=server.name, address=server.address, omapi_port=server.omapi_port
     )
-    servers = [*DhcpServer.objects.exclude(pk=this_id), stand_in]
-    other_peers = list(FailoverPeer.objects.exclude(server_id=this_id))
+    partners = _partner_servers(server, this_id, peers)
+    partner_ids = [s.pk for s in partners]
+    servers = [*partners, stand_in]
+    other_peers = list(FailoverPeer.objects.filter(server_id__in=partner_ids))
     made_up = iter(range(-2, -(2**62), -1))
     peer_ids: dict[str, int] = {}
     mine = []
@@ -1419,12 +1747,67 @@ def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dic
         for state in plan.desired.pools
         if state.failover_peer in peer_ids
     ]
-    other_pools = pair.pool_rows(~Q(scope__server_id=this_id))
-    other_scopes = pair.scope_rows(~Q(server_id=this_id))
+    other_pools, other_scopes = _partner_rows(partner_ids)
     names = {s.pk: s.name for s in servers}
     all_peers = sorted([*other_peers, *mine], key=lambda p: (names.get(p.server_id, ""), p.name))
     rels = pair.build(servers, all_peers, [*other_pools, *my_pools], [*other_scopes, *my_scopes])
     return [rel for rel in rels if this_id in rel.server_ids]
+
+
+def _partner_rows(ids: list[int]) -> tuple[list, list]:
+    """The partners' failover pools and scopes as rows (read-only), kept under the data
+    version: previews of one import in a row read them once."""
+    from failover import versioning
+
+    from . import pair
+
+    if not ids:
+        return [], []
+    return versioning.cached(
+        "import-partner-rows:" + ",".join(str(i) for i in sorted(ids)),
+        lambda: (
+            pair.pool_rows(scope__server_id__in=ids),
+            pair.scope_rows(server_id__in=ids),
+        ),
+    )
+
+
+def _partner_servers(
+    server: DhcpServer, this_id: int, peers: dict[str, FailoverPeer]
+) -> list[DhcpServer]:
+    """The other servers that can be in a relationship with this one as planned: those
+    its peers can name (by the partner set, the peer address, or a peer of the same name
+    listening there), and those whose peers can name it (by the partner set, its address,
+    or the same name). What the plan shows costs its partners, not the whole database
+    (one query)."""
+    names = set(peers)
+    addresses = {p.peer_address.lower() for p in peers.values() if p.peer_address}
+    own = {p.address.lower() for p in peers.values() if p.address} | {server.address.lower()}
+    explicit = {p.partner_server_id for p in peers.values() if p.partner_server_id}
+    named = (
+        FailoverPeer.objects.annotate(lower_address=Lower("address"))
+        .filter(name__in=names, lower_address__in=addresses)
+        .values("server_id")
+    )
+    pointing = (
+        FailoverPeer.objects.annotate(lower_peer_address=Lower("peer_address"))
+        .filter(
+            Q(partner_server_id=this_id)
+            | Q(lower_peer_address__in=own)
+            | Q(name__in=names, lower_peer_address__in=own)
+        )
+        .values("server_id")
+    )
+    return list(
+        DhcpServer.objects.annotate(lower_address=Lower("address"))
+        .filter(
+            Q(pk__in=explicit)
+            | Q(lower_address__in=addresses)
+            | Q(pk__in=Subquery(named))
+            | Q(pk__in=Subquery(pointing))
+        )
+        .exclude(pk=this_id)
+    )
 
 
 # --------------------------------------------------------------------------- entry point
@@ -1491,7 +1874,7 @@ def plan_lines(plan: ImportPlan, limit: int | None = 50) -> list[str]:
         if limit is not None and len(items) > limit:
             out.append(f"  ... and {len(items) - limit} more (-v 2 lists them all)")
     if plan.kept:
-        total = sum(len(k.statements) for k in plan.kept)
+        total = plan.counts()["kept"]
         out.append(f"Kept verbatim ({total} statement(s) the model has no field for):")
         for kept in plan.kept if limit is None else plan.kept[:limit]:
             out.append(f"  {kept.where}: {len(kept.statements)}")
@@ -1499,6 +1882,9 @@ def plan_lines(plan: ImportPlan, limit: int | None = 50) -> list[str]:
                 out += [f"      {line}" for text in kept.statements for line in text.split("\n")]
         if limit is not None and len(plan.kept) > limit:
             out.append(f"  ... and {len(plan.kept) - limit} more places")
+    if plan.warnings:
+        out.append(f"Warnings ({len(plan.warnings)}: dhcpd accepts these; what dhcpadmin does):")
+        out += [f"  {warning}" for warning in plan.warnings]
     if plan.notes:
         out.append("Notes:")
         out += [f"  {note}" for note in plan.notes]

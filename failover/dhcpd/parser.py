@@ -24,12 +24,23 @@ and netmasks, numbers in failover statements, hba of 32 bytes, a peer declared b
 every pool that names it, at least one range per pool, ranges inside their subnet (or,
 in a shared-network, inside one of its earlier subnets), no ``range dynamic-bootp`` in
 a failover pool, the failover statements dhcpd requires (``peer address``; on a
-primary ``mclt`` and ``split`` or ``hba``; no ``split``/``hba`` on a secondary).
-Deliberately stricter than dhcpd: ports must be 1-65535, netmasks contiguous, a
-statement may not be given twice in a failover peer, a pool names at most one peer,
-``range dynamic-bootp`` is refused in a failover pool whatever the order of the two
-statements. Rules that span several statements of the model (mclt on a secondary,
-split and hba together) or both servers are not the parser's: the model checks them.
+primary ``mclt`` and ``split`` or ``hba``; no ``split``/``hba`` on a secondary, checked at
+the token where dhcpd checks it). What dhcpd accepts but reads otherwise than written is
+read dhcpd's way and reported in ``Config.warnings`` (file, line, column, message): a
+failover statement given again (the last one counts), ``split`` and ``hba`` together (the
+last one counts), 0 for a number dhcpd replaces by its default, a pool naming two peers
+(the last one counts; the earlier ones stay in ``Pool.overridden_peers``).
+Deliberately stricter than dhcpd: ports must be 1-65535 (0 is dhcpd's default, 647),
+netmasks contiguous, numbers within the model's limits, ``range dynamic-bootp`` is refused
+in a failover pool whatever the order of the two statements. Rules that span several
+statements of the model or both servers are not the parser's: the importer and the model
+check them.
+
+Comments: each token carries the comments before it; a node gets those before it
+(``Node.comments``) and a block those before its closing brace (``Node.end_comments``;
+the file's last ones on the Config), blank lines between comments as "". A failover
+peer's statements keep theirs in ``FailoverPeer.statement_comments``; a pool's peer
+statement in ``Pool.peer_comments``. ``to_text`` writes them back in place.
 
 ``include "FILE";`` is followed only when FILE, symlinks resolved, lies inside
 ``include_root``; relative paths start from the top file's directory (``parse_file``)
@@ -135,6 +146,27 @@ _FAILOVER_NUMBERS = {
     "max-balance": "max_balance",
 }
 
+# Failover statements where dhcpd reads 0 as "not given" and then uses its default
+# (confpars.c, parse_failover_peer; failover.h): the value dhcpadmin stores instead.
+_ZERO_IS_DEFAULT: dict[str, int | None] = {
+    "port": 647,
+    "peer_port": 647,
+    "max_response_delay": 20,
+    "max_unacked_updates": 100,
+    "max_lease_misbalance": 15,
+    "max_lease_ownership": 10,
+    "min_balance": 60,
+    "max_balance": 3600,
+    "mclt": None,  # no mclt: refused on a primary (dhcpd: "must have mclt")
+}
+_STATEMENT_LABELS = {
+    "role": "primary/secondary",
+    "peer_address": "peer address",
+    "peer_port": "peer port",
+    "load_balance_max_seconds": "load balance max seconds",
+    **{attr: word for word, attr in _FAILOVER_NUMBERS.items()},
+}
+
 # Where each declaration may appear (context kinds), mirroring dhcpd's confpars.c.
 _NETWORKS = frozenset({"root", "shared-network", "subnet", "group", "pool"})
 _ALLOWED = {
@@ -224,6 +256,7 @@ class _Session:
     used_bytes: int = 0
     stack: list[str] = field(default_factory=list)  # real paths being parsed
     peers: dict[str, FailoverPeer] = field(default_factory=dict)
+    warnings: list[ParseError] = field(default_factory=list)
 
 
 class _Parser:
@@ -233,6 +266,9 @@ class _Parser:
         self.real_path = real_path
         self._tokens = tokenize(text, filename)
         self._peek: Token | None = None
+        self._pending: list[str] = []  # comments read, not yet given to a node
+        self._closed: tuple[str, ...] | None = None  # end comments of the block just closed
+        self.eof_comments: tuple[str, ...] = ()
 
     # ----------------------------------------------------------------- token access
 
@@ -248,12 +284,29 @@ class _Parser:
             tok = next(self._tokens)
             if tok.kind == EOF:
                 self._peek = tok
+                return tok
         elif tok.kind != EOF:
             self._peek = None
+        else:
+            return tok
+        if tok.comments:
+            self._pending.extend(tok.comments)
         return tok
+
+    def take_comments(self) -> tuple[str, ...]:
+        """The comments read since the last call (they belong to what comes next)."""
+        if not self._pending:
+            return ()
+        taken = tuple(self._pending)
+        self._pending.clear()
+        return taken
 
     def error(self, tok: Token, message: str) -> ParseError:
         return ParseError(self.filename, tok.line, tok.column, message)
+
+    def warn(self, tok: Token, message: str) -> None:
+        """Something dhcpd accepts but that is not held as written (see Config.warnings)."""
+        self.session.warnings.append(ParseError(self.filename, tok.line, tok.column, message))
 
     def _pos(self, tok: Token) -> dict:
         return {"file": self.filename, "line": tok.line, "column": tok.column}
@@ -421,6 +474,7 @@ class _Parser:
         while True:
             tok = self.peek()
             if tok.kind == EOF:
+                self.eof_comments = self.take_comments() + tok.comments
                 return statements
             if tok.kind == PUNCT and tok.value == "}":
                 raise self.error(tok, "unbalanced '}'")
@@ -439,6 +493,7 @@ class _Parser:
             tok = self.peek()
             if tok.kind == PUNCT and tok.value == "}":
                 self.next()
+                self._closed = self.take_comments()
                 return statements
             if tok.kind == EOF:
                 raise self.error(
@@ -457,10 +512,32 @@ class _Parser:
                 raise self.error(tok, "unexpected ';' (empty statement)")
             raise self.error(tok, f"expected a statement, found {tok.describe()}")
         tok.space_before = False
+        comments = self.take_comments()
+        self._closed = None
         handler = _HANDLERS.get(tok.lower)
-        if handler is not None:
-            return handler(self, ctx, tok)
-        return self.generic(ctx, [tok])
+        node = handler(self, ctx, tok) if handler is not None else self.generic(ctx, [tok])
+        if node is None:  # a pool's (no) failover peer statement
+            if ctx.pool is not None:
+                ctx.pool.peer_comments += comments
+            else:
+                self._pending[:0] = comments
+            return None
+        if comments:
+            if isinstance(node, Include) and node.config is not None and node.config.statements:
+                # Comments above an include belong to what it brings in first.
+                first = node.config.statements[0]
+                first.comments = comments + first.comments
+            else:
+                node.comments = comments
+        if isinstance(node, Include) and node.config is not None and node.config.end_comments:
+            # The included file's last comments: before what follows the include.
+            self._pending.extend(node.config.end_comments)
+            node.config.end_comments = ()
+        if self._closed is not None:
+            if self._closed:
+                node.end_comments = self._closed
+            self._closed = None
+        return node
 
     def generic(self, ctx: _Ctx, tokens: list[Token]) -> Node:
         """A statement the model does not know: tokens to ';', or a header and a block.
@@ -527,9 +604,8 @@ class _Parser:
             statements = sub.parse_statements(ctx)
         finally:
             session.stack.pop()
-        return Include(
-            path, real, Config(statements, file=display, line=1, column=1), **self._pos(kw)
-        )
+        config = Config(statements, file=display, line=1, column=1, end_comments=sub.eof_comments)
+        return Include(path, real, config, **self._pos(kw))
 
     def _open_include(self, path: str, tok: Token) -> tuple[str, str, str]:
         session = self.session
@@ -632,16 +708,22 @@ class _Parser:
         pool = ctx.pool
         assert pool is not None
         if pool.failover_peer is not None and pool.failover_peer != name:
-            raise self.error(
+            self.warn(
                 name_tok,
                 f"this pool already refers to failover peer {quote(pool.failover_peer)}; "
-                "a pool has at most one peer",
+                f"dhcpd uses the last one, {shown}, so dhcpadmin keeps only that one",
             )
+            pool.overridden_peers.append(pool.failover_peer)
         pool.failover_peer = name
         pool.no_failover_peer = False
         return None
 
     def _failover_body(self, ctx: _Ctx, kw: Token, open_brace: Token, peer: FailoverPeer) -> None:
+        """The statements of a peer declaration, read as dhcpd's parse_failover_peer reads
+        them: a statement given again overrides the earlier one (with a warning), ``split``
+        and ``hba`` set the same hash bucket table (the last one counts), 0 stands for
+        dhcpd's default where dhcpd reads it so. dhcpd refuses ``split``/``hba`` once the
+        peer is a secondary and ``secondary`` once it has either, at that token."""
         shown = quote(peer.name)
         desc = f"failover peer {shown}"
         if ctx.depth + 1 > self.session.max_depth:
@@ -649,17 +731,26 @@ class _Parser:
                 open_brace, f"blocks nested deeper than {self.session.max_depth} levels"
             )
         seen: dict[str, int] = {}
+        balance: list[tuple[str, Token]] = []  # split/hba as given
 
-        def once(key: str, tok: Token) -> None:
+        def once(key: str, tok: Token, comments: tuple[str, ...]) -> None:
             if key in seen:
-                raise self.error(
-                    tok, f"'{key}' is given twice in {desc} (first at line {seen[key]})"
+                label = _STATEMENT_LABELS.get(key, key)
+                self.warn(
+                    tok,
+                    f"{desc}: '{label}' is given again (first at line {seen[key]}); "
+                    "dhcpd uses the last one, so dhcpadmin keeps only this one",
                 )
             seen[key] = tok.line
+            if comments:
+                peer.statement_comments[key] = peer.statement_comments.get(key, ()) + comments
 
         while True:
             tok = self.next()
+            comments = self.take_comments()
             if tok.kind == PUNCT and tok.value == "}":
+                if comments:
+                    peer.end_comments = comments
                 break
             if tok.kind == EOF:
                 raise self.error(
@@ -669,35 +760,67 @@ class _Parser:
                 raise self.error(tok, f"expected a failover peer statement, found {tok.describe()}")
             word = tok.lower
             if word in ("primary", "secondary"):
-                once("primary/secondary", tok)
+                if word == "secondary" and balance:
+                    raise self.error(
+                        tok,
+                        f"{desc}: a secondary may not define load balance settings "
+                        f"('{balance[-1][0]}' at line {balance[-1][1].line}; dhcpd refuses it)",
+                    )
+                once("role", tok, comments)
                 peer.role = word
                 self.expect_semi(word)
             elif word == "address":
-                once("address", tok)
+                once("address", tok, comments)
                 peer.address = self.host_or_ip("address")
                 self.expect_semi(f"address {peer.address}")
             elif word == "port":
-                once("port", tok)
-                peer.port = self.limited("port", "port")
+                once("port", tok, comments)
+                peer.port = self._failover_number(peer, "port", "port")
                 self.expect_semi(f"port {peer.port}")
             elif word == "peer":
-                self._failover_partner(tok, peer, once)
-            elif word == "hba":
-                once("hba", tok)
-                peer.hba = self._hba()
+                self._failover_partner(tok, peer, once, comments)
+            elif word in ("hba", "split"):
+                if peer.role == "secondary":
+                    raise self.error(
+                        tok,
+                        f"{desc}: a secondary may not define load balance settings "
+                        f"('{word}'; dhcpd refuses it)",
+                    )
+                once(word, tok, comments)
+                if word == "hba":
+                    peer.hba = self._hba()
+                else:
+                    peer.split = self._failover_number(peer, "split", "split")
+                    self.expect_semi(f"split {peer.split}")
+                other = "split" if word == "hba" else "hba"
+                if getattr(peer, other) is not None:
+                    self.warn(
+                        tok,
+                        f"{desc}: '{word}' after '{other}' (line {seen[other]}): both set "
+                        f"the hash bucket assignment and dhcpd uses the last one, so "
+                        f"dhcpadmin keeps '{word}' and drops '{other}'",
+                    )
+                    setattr(peer, other, None)
+                    seen.pop(other, None)
+                    moved = peer.statement_comments.pop(other, ())
+                    if moved:  # the dropped statement's comments go with the one that counts
+                        peer.statement_comments[word] = moved + peer.statement_comments.get(
+                            word, ()
+                        )
+                balance.append((word, tok))
             elif word == "load":
-                once("load balance max seconds", tok)
+                once("load_balance_max_seconds", tok, comments)
                 self.expect_word("balance", "load")
                 self.expect_word("max", "load balance")
                 self.expect_word("seconds", "load balance max")
-                peer.load_balance_max_seconds = self.limited(
-                    "load balance max seconds", "load_balance_max_seconds"
+                peer.load_balance_max_seconds = self._failover_number(
+                    peer, "load balance max seconds", "load_balance_max_seconds"
                 )
                 self.expect_semi(f"load balance max seconds {peer.load_balance_max_seconds}")
             elif word in _FAILOVER_NUMBERS:
                 attr = _FAILOVER_NUMBERS[word]
-                once(word, tok)
-                value = self.limited(word, attr)
+                once(attr, tok, comments)
+                value = self._failover_number(peer, word, attr)
                 setattr(peer, attr, value)
                 self.expect_semi(f"{word} {value}")
             else:
@@ -705,32 +828,52 @@ class _Parser:
         closing = tok
         if peer.peer_address is None:
             raise self.error(closing, f"{desc} has no 'peer address' (dhcpd requires it)")
-        if peer.role == "secondary":
-            if peer.split is not None or peer.hba is not None:
-                raise self.error(
-                    closing,
-                    f"{desc}: a secondary may not define load balance settings ('split' or 'hba')",
-                )
-        else:
+        if peer.role != "secondary":
             role = "a primary" if peer.role else "a peer without a role is a primary and"
             if peer.split is None and peer.hba is None:
                 raise self.error(closing, f"{desc}: {role} needs 'split' or 'hba'")
             if peer.mclt is None:
                 raise self.error(closing, f"{desc}: {role} needs 'mclt'")
 
-    def _failover_partner(self, peer_tok: Token, peer: FailoverPeer, once) -> None:
+    def _failover_number(self, peer: FailoverPeer, desc: str, attr: str) -> int | None:
+        """A number of a failover statement as dhcpd takes it: 0 is dhcpd's default where
+        dhcpd reads it so (stored as that default, with a warning), ``mclt 0`` is no mclt;
+        other values must be within the model's limit (dhcpd would wrap or misread them)."""
+        tok = self.peek()
+        value = self.number(desc, 0, 10**40)
+        if value == 0 and attr in _ZERO_IS_DEFAULT:
+            default = _ZERO_IS_DEFAULT[attr]
+            shown = "no mclt" if default is None else f"its default, {default}"
+            self.warn(
+                tok,
+                f"failover peer {quote(peer.name)}: '{desc} 0': dhcpd reads 0 as {shown}, "
+                f"so dhcpadmin stores {'no mclt' if default is None else default}",
+            )
+            return default
+        limit = LIMITS[attr]
+        if not limit.low <= value <= limit.high:
+            message = limit.message(f"'{shorten(desc)}'", value)
+            if value >= 2**32:
+                message += f" (dhcpd would read it modulo 2**32, as {value % 2**32})"
+            raise self.error(tok, message)
+        return value
+
+    def _failover_partner(
+        self, peer_tok: Token, peer: FailoverPeer, once, comments: tuple[str, ...]
+    ) -> None:
         tok = self.next()
         word = tok.lower if tok.kind == WORD else ""
         if word == "address":
-            once("peer address", peer_tok)
+            once("peer_address", peer_tok, comments)
             peer.peer_address = self.host_or_ip("peer address")
             self.expect_semi(f"peer address {peer.peer_address}")
         elif word == "port":
-            once("peer port", peer_tok)
-            peer.peer_port = self.limited("peer port", "peer_port")
+            once("peer_port", peer_tok, comments)
+            peer.peer_port = self._failover_number(peer, "peer port", "peer_port")
             self.expect_semi(f"peer port {peer.peer_port}")
         elif word in ("max-response-delay", "max-unacked-updates"):
-            once(f"peer {word}", peer_tok)
+            # No field: kept as a statement (given twice, both are kept in order: the
+            # last one counts for dhcpd, as it does when the file is written back).
             number_tok = self.peek()
             value = self.limited(f"peer {word}", word.replace("-", "_"))
             self.expect_semi(f"peer {word} {value}")
@@ -742,6 +885,7 @@ class _Parser:
                     file=self.filename,
                     line=peer_tok.line,
                     column=peer_tok.column,
+                    comments=comments,
                 )
             )
         elif tok.kind == WORD:
@@ -979,26 +1123,35 @@ class _Parser:
     def conditional(self, ctx: _Ctx, kw: Token) -> Node:
         node = Conditional([], **self._pos(kw))
         kind, opener = "if", kw
+        before: tuple[str, ...] = ()
         while True:
             condition = self._condition(kind)
             open_brace = self.next()  # _condition stopped at '{'
             desc = f"{kind} {join_tokens(condition)}"
             statements = self.body(ctx.child("if", desc, pool=ctx.pool), opener, open_brace)
-            node.branches.append(Branch(kind, condition, statements, **self._pos(opener)))
+            branch = Branch(kind, condition, statements, **self._pos(opener))
+            branch.comments, branch.end_comments = before, self._closed or ()
+            self._closed = None
+            node.branches.append(branch)
             nxt = self.peek()
             if nxt.is_word("elsif"):
                 opener = self.next()
+                before = self.take_comments()
                 kind = "elsif"
                 continue
             if nxt.is_word("else"):
                 opener = self.next()
+                before = self.take_comments()
                 if self.peek().is_word("if"):
                     self.next()
                     kind = "elsif"
                     continue
                 open_brace = self.expect_open("else")
                 statements = self.body(ctx.child("if", "else", pool=ctx.pool), opener, open_brace)
-                node.branches.append(Branch("else", [], statements, **self._pos(opener)))
+                branch = Branch("else", [], statements, **self._pos(opener))
+                branch.comments, branch.end_comments = before, self._closed or ()
+                self._closed = None
+                node.branches.append(branch)
             return node
 
     def _condition(self, kind: str) -> list[Token]:
@@ -1221,7 +1374,9 @@ def _parse(session: _Session, text: str, filename: str, real_path: str | None) -
         session.stack.append(real_path)
     parser = _Parser(session, text, filename, real_path)
     statements = parser.parse_statements(_Ctx("root", "", 0))
-    return Config(statements, file=filename, line=1, column=1)
+    config = Config(statements, file=filename, line=1, column=1, end_comments=parser.eof_comments)
+    config.warnings = session.warnings
+    return config
 
 
 def parse_text(

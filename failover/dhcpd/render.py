@@ -135,37 +135,79 @@ def number(value: int) -> str:
 def _peer_lines(peer: FailoverPeer) -> list[str]:
     if peer.role not in FailoverPeer.Role.values:
         raise ValueError(f"failover peer {peer.name!r} has no valid role: {peer.role!r}")
-    body = [
-        f"{peer.role};",
-        f"address {host(peer.address)};",
-        f"port {number(peer.port)};",
-        f"peer address {host(peer.peer_address)};",
-        f"peer port {number(peer.peer_port)};",
-        f"max-response-delay {number(peer.max_response_delay)};",
-        f"max-unacked-updates {number(peer.max_unacked_updates)};",
+    items = [
+        ("role", f"{peer.role};"),
+        ("address", f"address {host(peer.address)};"),
+        ("port", f"port {number(peer.port)};"),
+        ("peer_address", f"peer address {host(peer.peer_address)};"),
+        ("peer_port", f"peer port {number(peer.peer_port)};"),
+        ("max_response_delay", f"max-response-delay {number(peer.max_response_delay)};"),
+        ("max_unacked_updates", f"max-unacked-updates {number(peer.max_unacked_updates)};"),
     ]
     if peer.is_primary:  # primary-only statements are never written on a secondary
         if peer.mclt is not None:
-            body.append(f"mclt {number(peer.mclt)};")
+            items.append(("mclt", f"mclt {number(peer.mclt)};"))
         if peer.split is not None:
-            body.append(f"split {number(peer.split)};")
+            items.append(("split", f"split {number(peer.split)};"))
         if peer.hba:
             try:
                 validate_hba(peer.hba)
             except ValidationError:
                 raise ValueError(f"not a valid hba: {peer.hba!r}") from None
-            body.append(f"hba {peer.hba.lower()};")
+            items.append(("hba", f"hba {peer.hba.lower()};"))
     optional = (
-        ("load balance max seconds", peer.load_balance_max_seconds),
-        ("auto-partner-down", peer.auto_partner_down),
-        ("max-lease-misbalance", peer.max_lease_misbalance),
-        ("max-lease-ownership", peer.max_lease_ownership),
-        ("min-balance", peer.min_balance),
-        ("max-balance", peer.max_balance),
+        ("load_balance_max_seconds", "load balance max seconds", peer.load_balance_max_seconds),
+        ("auto_partner_down", "auto-partner-down", peer.auto_partner_down),
+        ("max_lease_misbalance", "max-lease-misbalance", peer.max_lease_misbalance),
+        ("max_lease_ownership", "max-lease-ownership", peer.max_lease_ownership),
+        ("min_balance", "min-balance", peer.min_balance),
+        ("max_balance", "max-balance", peer.max_balance),
     )
-    body += [f"{keyword} {number(value)};" for keyword, value in optional if value is not None]
+    items += [(key, f"{kw} {number(value)};") for key, kw, value in optional if value is not None]
+    notes = _comment_map(peer.comments)
+    body: list[str] = []
+    for key, line in items:
+        body += notes.pop(key, [])
+        body.append(line)
     body += _kept(peer.statements)
-    return [f"failover peer {name(peer.name)} {{", *(INDENT + line for line in body), "}"]
+    before, end = notes.pop("before", []), notes.pop("end", [])
+    for key in sorted(notes):  # comments of a statement no longer written: kept at the end
+        body += notes[key]
+    body += end
+    head = f"failover peer {name(peer.name)} {{"
+    return [*before, head, *(INDENT + line for line in body), "}"]
+
+
+# --- imported comments ---------------------------------------------------------------------
+
+
+def _comment_lines(lines: Any) -> list[str]:
+    """Imported comment lines, written as they were: each must be one line starting with
+    '#' (the model checks it; checked again here, so a comment can never add a statement)."""
+    if not lines:
+        return []
+    if not isinstance(lines, list):
+        raise ValueError(f"not a list of comments: {lines!r}")
+    for line in lines:
+        if not (isinstance(line, str) and line.startswith("#")) or any(
+            ch in line for ch in "\n\r\x00"
+        ):
+            raise ValueError(f"not a one-line comment: {line!r}")
+    return list(lines)
+
+
+def _comment_map(comments: Any) -> dict[str, list[str]]:
+    """An imported object's ``comments`` (the dict, or its JSON text as the render query
+    reads it): place -> checked comment lines."""
+    if isinstance(comments, str):
+        if comments in ("{}", ""):
+            return {}
+        comments = json.loads(comments)
+    if not comments:
+        return {}
+    if not isinstance(comments, dict):
+        raise ValueError(f"not a mapping of comments: {comments!r}")
+    return {str(place): _comment_lines(lines) for place, lines in comments.items()}
 
 
 def omapi_lines(server: DhcpServer) -> list[str]:
@@ -252,6 +294,23 @@ def _entries(entries: Any, memo: _Memo | None = None) -> list[list]:
     return sorted(good, key=lambda e: e[0])
 
 
+def _glue(lines: list[str]) -> int:
+    """How many of ``lines`` (a kept entry) are comments that run into what follows: an
+    entry of comments only, without a blank line at its end (0: not such an entry)."""
+    if lines and lines[-1] and all(not line or line.startswith("#") for line in lines):
+        return len(lines)
+    return 0
+
+
+def _attach(out: list[str], glued: int, lines: list[str]) -> None:
+    """Add a child's lines; the blank line it starts with goes before the ``glued`` comment
+    lines that precede it, so those stay right above it (where the file had them)."""
+    if glued and lines and not lines[0]:
+        out.insert(len(out) - glued, "")
+        lines = lines[1:]
+    out += lines
+
+
 def _verbatim(text: str) -> list[str]:
     """A statement kept verbatim: the parser's canonical text, written back line by line."""
     if "\x00" in text:
@@ -307,6 +366,7 @@ class _PoolRow(NamedTuple):
     dynamic_bootp: bool
     peer_statement: str
     statements: Any  # the stored list, or its JSON text
+    comments: Any = None  # the stored dict, or its JSON text
 
 
 SCOPE_COLUMNS = ("pk", "network", "name", *Scope.OPTION_FIELDS, "group_id", "position")
@@ -382,18 +442,23 @@ class _Layout:
             (s.position, (0, s.net_int), s) for s in self.scopes_in.get(None, [])
         ]
         children += [(g.position, (1, g.pk), g) for g in self.groups_in.get(None, [])]
+        glued = 0  # comment lines just written that belong to the next child
         for part in _merge(entries, children):
             if part[0] == "entry":
                 payload = part[1]
                 if isinstance(payload, str):
-                    out += _verbatim(payload)
+                    out += (lines := _verbatim(payload))
+                    glued = _glue(lines)
+                    continue
                 elif payload.get("field") == "omapi_port":
+                    out += _comment_lines(payload.get("comments"))
                     if server.omapi_port:
                         out += omapi_lines(server)
                 elif payload.get("peers"):
                     out += self.peer_lines()
             else:
-                out += self.child_lines(part[1], inherited)
+                _attach(out, glued, self.child_lines(part[1], inherited))
+            glued = 0
         return out
 
     def peer_lines(self) -> list[str]:
@@ -403,6 +468,7 @@ class _Layout:
             if peer.pk in self.referenced:
                 out += _peer_lines(peer)
             else:
+                out += _comment_map(peer.comments).get("before", [])
                 out.append(comment(f"Failover peer {name(peer.name)} is not declared here:"))
                 out.append(comment("no address pool refers to it, and dhcpd refuses such a peer."))
         return out
@@ -435,12 +501,16 @@ class _Layout:
             (position, (2, first), block)
             for position, first, block in _blocks(self.blocks_in.get(group.pk, []))
         ]
+        glued = 0
         for part in _merge(group.statements, children):
             if part[0] == "entry":
                 payload = part[1]
                 if isinstance(payload, str):
-                    body += _verbatim(payload)
+                    body += (lines := _verbatim(payload))
+                    glued = _glue(lines)
+                    continue
                 elif "peer" in payload:
+                    body += _comment_lines(payload.get("comments"))
                     peer_name = payload["peer"]
                     if peer_name in self.declared:  # else dhcpd would not know the name
                         body.append(f"failover peer {name(peer_name)};")
@@ -448,7 +518,8 @@ class _Layout:
             elif isinstance(child := part[1], list):
                 body += self.block_lines(child, inherited)
             else:
-                body += self.child_lines(child, inherited)
+                _attach(body, glued, self.child_lines(child, inherited))
+            glued = 0
         return [f"{_group_header(group)} {{", *(INDENT + line for line in body), "}"]
 
     def kept(self, statements: Any) -> list[str]:
@@ -478,6 +549,7 @@ class _Layout:
                 if isinstance(payload, str):
                     body += _verbatim(payload)
                 elif payload.get("field") in SCOPE_FIELDS:
+                    body += _comment_lines(payload.get("comments"))
                     body += _scope_field(scope, payload["field"])
             else:
                 body += self.block_lines(part[1], inherited)
@@ -504,6 +576,7 @@ class _Layout:
         out: list[str] = []
         if all(p.bare and not p.failover_peer_id for p in pools):
             for pool in pools:
+                out += _comment_map(pool.comments).get("before", [])
                 out.append(_range_line(pool))
             return out
         by_peer: dict[str, list[_PoolRow]] = {}
@@ -516,9 +589,14 @@ class _Layout:
         for peer_name in sorted(by_peer):
             part = by_peer[peer_name]
             first = part[0]
-            body = _peer_statement(peer_name or None, first.peer_statement, inherited.peer)
+            notes = [_comment_map(pool.comments) for pool in part]
+            body = [line for n in notes for line in n.get("peer", [])]
+            body += _peer_statement(peer_name or None, first.peer_statement, inherited.peer)
             body += self.kept(first.statements)
-            body += [_range_line(pool) for pool in part]
+            for pool, n in zip(part, notes, strict=True):
+                body += n.get("before", [])
+                body.append(_range_line(pool))
+            body += [line for n in notes for line in n.get("end", [])]
             out += ["pool {", *(INDENT + line for line in body), "}"]
         return out
 
@@ -560,8 +638,13 @@ def _peer_statement(peer: str | None, how: str, inherited: str | None) -> list[s
 
 
 def _range_line(pool: _PoolRow) -> str:
+    """``range A B;``, or ``range A;`` for a single address (as dhcpd reads it, and as
+    files write it)."""
     bootp = "dynamic-bootp " if pool.dynamic_bootp else ""
-    return f"range {bootp}{ipv4(pool.first_address)} {ipv4(pool.last_address)};"
+    first, last = ipv4(pool.first_address), ipv4(pool.last_address)
+    if first == last:
+        return f"range {bootp}{first};"
+    return f"range {bootp}{first} {last};"
 
 
 def _blocks(pools: list[_PoolRow]) -> list[tuple[int | None, int, list[_PoolRow]]]:
@@ -685,8 +768,8 @@ def render_server(server: DhcpServer) -> str:
     pools = (
         AddressPool.objects.filter(scope__server=server)
         .order_by()
-        .annotate(statements_text=text)
-        .values_list(*POOL_COLUMNS, "statements_text")
+        .annotate(statements_text=text, comments_text=Cast("comments", TextField()))
+        .values_list(*POOL_COLUMNS, "statements_text", "comments_text")
     )
     groups = list(ScopeGroup.objects.filter(server=server)) if server.imported else []
     return _render(server, peers, [_ScopeRow.of(row) for row in scopes], pools, groups)
@@ -710,6 +793,7 @@ def render(
                 p.failover_peer.name if p.failover_peer_id else None,
                 *(getattr(p, c) for c in POOL_COLUMNS[6:]),
                 p.statements,
+                p.comments,
             )
         )
         for s in scopes

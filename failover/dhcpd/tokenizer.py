@@ -64,6 +64,7 @@ _MASTER = re.compile(
 )
 
 _NO_SPACE_BEFORE = frozenset(";,)")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _SAFE_STRING = re.compile(r'[^"\\\x00-\x1f\x7f\udc80-\udcff]*')
 _ESCAPE_OUT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b"}
 _SIMPLE_ESCAPES = {"t": 9, "r": 13, "n": 10, "b": 8}
@@ -108,6 +109,9 @@ class Token:
     line: int
     column: int
     space_before: bool = False
+    # The comments written before this token (each ``#...`` up to its line's end, trailing
+    # whitespace removed); not part of equality.
+    comments: tuple[str, ...] = ()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Token):
@@ -240,32 +244,57 @@ def tokenize(text: str, filename: str = "<text>") -> Iterator[Token]:
             line_start = m.start() + sp.rindex("\n") + 1
         space = after_comma or (bool(sp) and not after_open_paren)
         column = start - line_start + 1
+        notes = _comments(sp) if "#" in sp else ()
         if kind == "word":
             value = m.group(kind)
             if len(value) > MAX_TOKEN_BYTES:
                 _check_word_length(value, filename, line, column)
-            yield Token(WORD, value, line, column, space)
+            yield Token(WORD, value, line, column, space, notes)
             after_open_paren = after_comma = False
         elif kind == "punct":
             value = m.group(kind)
-            yield Token(PUNCT, value, line, column, space and value not in _NO_SPACE_BEFORE)
+            yield Token(PUNCT, value, line, column, space and value not in _NO_SPACE_BEFORE, notes)
             after_open_paren = value == "("
             after_comma = value == ","
         elif kind == "close":
             body = m.group("string")[1:]
             value = _decode_string(body, filename, line, column)
-            yield Token(STRING, value, line, column, space)
+            yield Token(STRING, value, line, column, space, notes)
             after_open_paren = after_comma = False
             if "\n" in body:
                 line += body.count("\n")
                 line_start = start + 1 + body.rindex("\n") + 1
         elif kind == "end":
-            yield Token(EOF, "", line, column, space)
+            yield Token(EOF, "", line, column, space, notes)
             return
         elif kind == "string":  # the closing quote is missing
             raise ParseError(filename, line, column, "unterminated string")
         else:
             raise ParseError(filename, line, column, _bad_character(m.group(kind)))  # type: ignore[arg-type]
+
+
+def _comments(sp: str) -> tuple[str, ...]:
+    """The comments in the whitespace before a token, each as written (from '#', trailing
+    whitespace removed); a blank line between them, or between the last one and the token,
+    is an empty string (so a layout of paragraphs can be written back)."""
+    out: list[str] = []
+    lines = sp.split("\n")
+    last = len(lines) - 1
+    blank = False
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if text.startswith("#"):
+            if blank and out:
+                out.append("")
+            blank = False
+            if _CONTROL.search(text):  # (a lone CR, a form feed: shown, so it stays one line)
+                text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+            out.append(text)
+        elif 0 < i < last and not text:
+            blank = True
+    if blank and out:
+        out.append("")
+    return tuple(out)
 
 
 def _check_word_length(value: str, filename: str, line: int, column: int) -> None:

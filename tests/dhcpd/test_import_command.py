@@ -50,10 +50,27 @@ def test_the_address_of_a_new_server_can_be_given():
     assert DhcpServer.objects.get(name="plain").address == "10.50.0.2"
 
 
-def test_a_new_server_needs_an_address_when_the_file_has_no_peer():
+def test_a_new_server_without_peers_is_made_at_its_name_and_the_output_says_so():
+    out, _ = run(str(GOOD / "hosts.conf"), "--server", "plain", "--create")
+    assert DhcpServer.objects.get(name="plain").address == "plain"
+    assert (
+        "Address of the new server plain: plain (the server's name, as its DNS name; give "
+        "--address to choose another, or change it on the server's page)."
+    ) in out.splitlines()
+
+
+def test_a_new_server_takes_the_files_server_identifier(tmp_path):
+    conf = tmp_path / "dhcpd.conf"
+    conf.write_text("server-identifier 10.60.0.2;\nsubnet 10.60.0.0 netmask 255.255.255.0 { }\n")
+    out, _ = run(str(conf), "--server", "plain", "--create")
+    assert DhcpServer.objects.get(name="plain").address == "10.60.0.2"
+    assert "Address of the new server plain: 10.60.0.2 (the file's server-identifier;" in out
+
+
+def test_a_new_server_needs_an_address_when_nothing_gives_one():
     before = counts()
-    with pytest.raises(CommandError, match="Give the new server's address with --address"):
-        run(str(GOOD / "hosts.conf"), "--server", "plain", "--create")
+    with pytest.raises(CommandError, match="Give the new server's address with --address: the"):
+        run(str(GOOD / "hosts.conf"), "--server", "plain_1", "--create")
     assert counts() == before
 
 

@@ -256,8 +256,8 @@ def test_pool_refers_to_a_declared_peer():
         ("load balance seconds 3;", "expected 'max' after 'load balance', found 'seconds'"),
         ("address 10.0.0.256;", "invalid IPv4 address '10.0.0.256': 256 is not in the range"),
         ("address a:b;", "expected an IPv4 address or host name after 'address', found 'a:b'"),
-        ("mclt 1; mclt 2;", "'mclt' is given twice in failover peer \"x\" (first at line 1)"),
-        ("primary; secondary;", "'primary/secondary' is given twice"),
+        ("split 1; secondary;", 'failover peer "x": a secondary may not define load balance'),
+        ("secondary; hba 1;", 'failover peer "x": a secondary may not define load balance'),
         (
             "max-response-delay 60 max-unacked-updates 10;",
             "expected ';' after 'max-response-delay 60', found 'max-unacked-updates'",
@@ -277,7 +277,7 @@ def test_failover_peer_statement_errors(statement, message):
         ("primary; peer address 10.0.0.2; split 1;", "a primary needs 'mclt'"),
         ("primary; peer address 10.0.0.2; mclt 1;", "a primary needs 'split' or 'hba'"),
         ("peer address 10.0.0.2; mclt 1;", "a peer without a role is a primary and needs"),
-        ("secondary; peer address 10.0.0.2; split 1;", "a secondary may not define load"),
+        ("primary; peer address 10.0.0.2; mclt 0; split 1;", "a primary needs 'mclt'"),
     ],
 )
 def test_failover_peer_requirements_dhcpd_checks_while_parsing(body, message):

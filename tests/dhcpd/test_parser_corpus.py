@@ -35,8 +35,6 @@ STRICTER = {
     "invalid-utf8.conf": "dhcpd takes any bytes in comments; we want UTF-8 text",
     "nul-byte.conf": "dhcpd takes a NUL in a string; we refuse binary data",
     "netmask-not-contiguous.conf": "dhcpd accepts it; no CIDR network has such a mask",
-    "peer-port-zero.conf": "dhcpd takes port 0; ports are 1-65535",
-    "pool-two-peers.conf": "dhcpd keeps the last one; a pool has one peer",
 }
 
 

@@ -6,7 +6,9 @@ Prints the plan (what is created, changed, deleted and kept verbatim, the failov
 relationships found and their pair check), then applies it in one transaction; with
 ``--dry-run`` it saves nothing. Importing the same file again changes nothing (the drift
 against the stored data is what a re-import shows). ``--create`` makes the server when it
-does not exist yet, at ``--address`` or else at the address its failover peers listen on.
+does not exist yet, at ``--address``; without it, at the address the file's failover peers
+listen on, else at the file's top-level ``server-identifier``, else at the server's name
+(taken as its DNS name); the output states which (change it on the server's page).
 
 ``include "FILE";`` is followed inside the directory ``DHCPD_IMPORT_INCLUDE_ROOT``
 (a setting; by default the imported file's own directory), and nowhere else.
@@ -39,7 +41,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--address",
-            help="with --create: the new server's address (default: where its peers listen)",
+            help="with --create: the new server's address (default: where its peers listen, "
+            "else the file's server-identifier, else the server's name as a DNS name)",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="show what would change; save nothing"
@@ -53,8 +56,9 @@ class Command(BaseCommand):
         try:
             with services.without_cycle_collection():
                 tree = parse_file(path, include_root=settings.DHCPD_IMPORT_INCLUDE_ROOT)
+            chosen = ""
             if server is None:
-                server = self._new_server(name, options["address"], tree)
+                server, chosen = self._new_server(name, options["address"], tree)
             if options["dry_run"]:
                 plan = services.config_import_plan(server=server, tree=tree, filename=path)
             else:
@@ -68,25 +72,55 @@ class Command(BaseCommand):
             raise CommandError(" ".join(exc.messages)) from None
         verb = "Would import" if options["dry_run"] else "Imported"
         self.stdout.write(f"{verb} {path} into server {plan.server.name}: {plan.summary()}.")
+        if chosen:
+            self.stdout.write(chosen)
         for line in plan_lines(plan, limit=None if options["verbosity"] > 1 else 50):
             self.stdout.write(line)
         if options["dry_run"]:
             self.stdout.write("Dry run: nothing was saved.")
 
-    def _new_server(self, name: str, address: str | None, tree) -> DhcpServer:
-        from failover.dhcpd.ast import FailoverPeer, walk
+    def _new_server(self, name: str, address: str | None, tree) -> tuple[DhcpServer, str]:
+        """The new server, and a line saying where its address comes from when no
+        ``--address`` was given."""
+        from failover.dhcpd.ast import FailoverPeer, Statement, walk
+        from failover.validators import is_ipv4, validate_hostname
 
+        chosen = ""
         if not address:
             addresses = sorted(
                 {n.address for n in walk(tree) if isinstance(n, FailoverPeer) and n.address}
             )
-            if len(addresses) != 1:
-                found = ", ".join(addresses) or "none"
+            identifiers = [
+                n.tokens[1].value
+                for n in tree.statements
+                if isinstance(n, Statement)
+                and n.keyword == "server-identifier"
+                and len(n.tokens) == 2
+                and is_ipv4(n.tokens[1].value)
+            ]
+            if len(addresses) > 1:
                 raise CommandError(
-                    f"Give the new server's address with --address (the file's failover "
-                    f"peers listen on: {found})."
+                    "Give the new server's address with --address (the file's failover "
+                    f"peers listen on several: {', '.join(addresses)})."
                 )
-            address = addresses[0]
+            if addresses:
+                address, source = addresses[0], "where the file's failover peers listen"
+            elif identifiers:
+                address, source = identifiers[-1], "the file's server-identifier"
+            else:
+                try:
+                    validate_hostname(name)
+                except ValidationError:
+                    raise CommandError(
+                        f"Give the new server's address with --address: the file has no "
+                        f"failover peer address or server-identifier, and the name '{name}' "
+                        "is not a DNS name to use instead."
+                    ) from None
+                address, source = name, "the server's name, as its DNS name"
+            chosen = (
+                f"Address of the new server {name}: {address} ({source}; give --address "
+                "to choose another, or change it on the server's page)."
+            )
         server = DhcpServer(name=name, address=address)
         try:
             server.full_clean()
@@ -95,4 +129,4 @@ class Command(BaseCommand):
                 "Cannot create the server: "
                 + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
             ) from None
-        return server
+        return server, chosen
