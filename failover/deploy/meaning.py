@@ -39,10 +39,19 @@ class MeaningChange:
         return [line for line in self.rendered.splitlines() if line not in ours]
 
 
+def _text(node: ast.Node) -> str:
+    """A node as canonical text without the comments the parser keeps with it (the renderer
+    writes each comment on a line of its own)."""
+    lines = ast.to_text(node).splitlines()
+    return "\n".join(
+        line for line in lines if line.strip() and not line.lstrip().startswith("#")
+    ).strip()
+
+
 def _lines(nodes: list[ast.Node]) -> str:
     """Statements as canonical text, sorted (their order inside a block does not matter)."""
-    parts = sorted(ast.to_text(node).strip() for node in nodes)
-    return "\n".join(parts)
+    parts = sorted(_text(node) for node in nodes)
+    return "\n".join(part for part in parts if part)
 
 
 def meaning(config: ast.Config) -> dict[str, dict[str, str]]:
@@ -60,7 +69,7 @@ def meaning(config: ast.Config) -> dict[str, dict[str, str]]:
     def container(statements: list[ast.Node], where: str) -> None:
         for node in ast.flatten_includes(statements):
             if isinstance(node, ast.FailoverPeer):
-                add(PEERS, node.name, ast.to_text(node).strip())
+                add(PEERS, node.name, _text(node))
             elif isinstance(node, ast.Subnet):
                 subnet(node, where)
             elif isinstance(node, (ast.SharedNetwork, ast.Group)):
@@ -70,7 +79,9 @@ def meaning(config: ast.Config) -> dict[str, dict[str, str]]:
             elif isinstance(node, ast.Pool):  # a pool in a shared network
                 pool(node, where.rstrip(": ") or "top level")
             else:
-                text = ast.to_text(node).strip()
+                text = _text(node)
+                if not text:  # comments only (e.g. those at the end of an included file)
+                    continue
                 add(OTHER, f"{where}{text.splitlines()[0] if text else ''}", text)
 
     def subnet(node: ast.Subnet, where: str) -> None:

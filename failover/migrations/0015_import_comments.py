@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("failover", "0010_omapi_connection"),
+        ("failover", "0014_kea_settings"),
     ]
 
     operations = [
