@@ -205,3 +205,11 @@ DHCPADMIN_ENCRYPTION_KEYS = [
 # Background work (polling, deploys): django-tasks with its database backend, so the queue
 # lives in the same database (SQLite or PostgreSQL) and `manage.py db_worker` runs it.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Deploys (failover/deploy/rollout.py): backups kept per server, bounded waits (seconds).
+# DHCPADMIN_DEPLOY_NORMAL_SECONDS empty: 2 x max-response-delay + 30 of each relationship.
+DHCPADMIN_DEPLOY_BACKUPS = int(os.environ.get("DHCPADMIN_DEPLOY_BACKUPS", "5"))
+DHCPADMIN_DEPLOY_COMMAND_TIMEOUT = float(os.environ.get("DHCPADMIN_DEPLOY_COMMAND_TIMEOUT", "60"))
+DHCPADMIN_DEPLOY_VERIFY_SECONDS = float(os.environ.get("DHCPADMIN_DEPLOY_VERIFY_SECONDS", "20"))
+DHCPADMIN_DEPLOY_NORMAL_SECONDS = os.environ.get("DHCPADMIN_DEPLOY_NORMAL_SECONDS", "")
+DHCPADMIN_DEPLOY_STALE_SECONDS = float(os.environ.get("DHCPADMIN_DEPLOY_STALE_SECONDS", "900"))
