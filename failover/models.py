@@ -1091,4 +1091,7 @@ class ChangeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M} {self.action}: {self.summary}"
+
+
+from failover.deploy.models import *  # noqa: E402,F401,F403
 from failover.deploy.rollout_models import *  # noqa: E402,F401,F403

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('failover', '0010_omapi_connection'),
+        ('failover', '0011_deploy_ssh'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
