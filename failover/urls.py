@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import config, imports, peers, pools, scopes, servers
+from .views import config, deploy, imports, peers, pools, scopes, servers
 
 app_name = "failover"
 
@@ -45,4 +45,12 @@ urlpatterns = [
     path("relationships/", config.relationship_list, name="relationship_list"),
     path("relationships/<int:pk>/", config.relationship_detail, name="relationship_detail"),
     path("scopes/<int:pk>/migrate/", config.scope_migrate, name="scope_migrate"),
+    # Deploy (issue 11): preview and start, progress, history, roll back
+    path("servers/<int:pk>/deploy/", deploy.deploy_server, name="deploy_server"),
+    path("servers/<int:pk>/deploys/", deploy.deploy_history, name="deploy_history"),
+    path("relationships/<int:pk>/deploy/", deploy.deploy_relationship, name="deploy_relationship"),
+    path("deploys/<int:pk>/", deploy.rollout_detail, name="deploy_rollout"),
+    path("deploys/<int:pk>/progress/", deploy.rollout_progress, name="deploy_rollout_progress"),
+    path("deployments/<int:pk>/", deploy.deployment_detail, name="deployment_detail"),
+    path("deployments/<int:pk>/rollback/", deploy.deploy_rollback, name="deploy_rollback"),
 ]

@@ -154,7 +154,7 @@ def default_connect(target: Any, *, timeout: float | None = None) -> AbstractCon
 def _target(server: DhcpServer) -> Any:
     """The server's SshTarget, or None."""
     try:
-        return server.ssh  # type: ignore[attr-defined]
+        return server.ssh
     except Exception:  # noqa: BLE001 - RelatedObjectDoesNotExist (model of the deploy part)
         return None
 
