@@ -213,3 +213,19 @@ DHCPADMIN_DEPLOY_COMMAND_TIMEOUT = float(os.environ.get("DHCPADMIN_DEPLOY_COMMAN
 DHCPADMIN_DEPLOY_VERIFY_SECONDS = float(os.environ.get("DHCPADMIN_DEPLOY_VERIFY_SECONDS", "20"))
 DHCPADMIN_DEPLOY_NORMAL_SECONDS = os.environ.get("DHCPADMIN_DEPLOY_NORMAL_SECONDS", "")
 DHCPADMIN_DEPLOY_STALE_SECONDS = float(os.environ.get("DHCPADMIN_DEPLOY_STALE_SECONDS", "900"))
+
+# --- Live failover state (issue 10; failover/live/) ------------------------------------------
+# Servers with an OMAPI port AND a key are polled every DHCPADMIN_POLL_SECONDS by the worker
+# (failover/schedule.py); every OMAPI exchange ends after DHCPADMIN_OMAPI_TIMEOUT seconds.
+DHCPADMIN_POLL_SECONDS = int(os.environ.get("DHCPADMIN_POLL_SECONDS", "15"))
+DHCPADMIN_OMAPI_TIMEOUT = float(os.environ.get("DHCPADMIN_OMAPI_TIMEOUT", "5"))
+# A state other than normal for longer than this raises an alert.
+DHCPADMIN_ALERT_NOT_NORMAL_SECONDS = int(
+    os.environ.get("DHCPADMIN_ALERT_NOT_NORMAL_SECONDS", "300")
+)
+# Alert mails (through Django's EMAIL_* settings) go to these addresses (comma-separated).
+DHCPADMIN_ALERT_EMAILS = [
+    a.strip() for a in os.environ.get("DHCPADMIN_ALERT_EMAILS", "").split(",") if a.strip()
+]
+# /metrics (Prometheus) answers only with "Authorization: Bearer <token>"; empty: 404.
+DHCPADMIN_METRICS_TOKEN = os.environ.get("DHCPADMIN_METRICS_TOKEN", "")

@@ -27,6 +27,7 @@ from django.utils.html import format_html
 
 from . import services
 from .forms import PEER_ADVANCED_FIELDS
+from .live.secrets import OmapiKeyFormMixin
 from .models import AddressPool, ChangeRecord, DhcpServer, FailoverPeer, Scope
 from .selectors import count_of
 
@@ -129,13 +130,33 @@ def _add_peers_to_delete(
 # --- servers -----------------------------------------------------------------------------
 
 
+class DhcpServerAdminForm(OmapiKeyFormMixin, forms.ModelForm):
+    """The OMAPI key secret write-only, as on the server page (failover/live/secrets.py)."""
+
+    class Meta:
+        model = DhcpServer
+        fields = [
+            "name",
+            "address",
+            "description",
+            "omapi_port",
+            "omapi_host",
+            "omapi_key_name",
+            "omapi_key_secret",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._setup_secret_field()
+
+
 @admin.register(DhcpServer)
 class DhcpServerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     list_display = ("name", "address", "omapi_port", "scope_count", "peer_count", "description")
     search_fields = ("name", "address", "description")
     list_filter = (("omapi_port", admin.EmptyFieldListFilter),)
     ordering = ("name",)
-    exclude = ("omapi_key_secret",)  # a secret is never shown again: set on the server page
+    form = DhcpServerAdminForm  # the OMAPI secret is write-only: never shown again
 
     def get_queryset(self, request):
         return (

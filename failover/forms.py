@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from django import forms
 
+from .live.secrets import OmapiKeyFormMixin
 from .models import AddressPool, DhcpServer, FailoverPeer, Scope
 
 NEW_PEER = "__new__"
@@ -28,11 +29,25 @@ def instance_values(form: forms.ModelForm) -> dict[str, Any]:
     return {name: getattr(form.instance, name) for name in form._meta.fields or ()}
 
 
-class ServerForm(forms.ModelForm):
+class ServerForm(OmapiKeyFormMixin, forms.ModelForm):
+    """The OMAPI key secret is write-only (failover/live/secrets.py)."""
+
     class Meta:
         model = DhcpServer
-        fields = ["name", "address", "description", "omapi_port"]
+        fields = [
+            "name",
+            "address",
+            "description",
+            "omapi_port",
+            "omapi_host",
+            "omapi_key_name",
+            "omapi_key_secret",
+        ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._setup_secret_field()
 
 
 class ScopeForm(forms.ModelForm):

@@ -73,6 +73,7 @@ from failover.dhcpd import omapi as dhcpd_omapi
 from failover.dhcpd.check import CheckResult, check_config
 from failover.dhcpd.pair import Finding
 from failover.dhcpd.render import render_server
+from failover.live.omapi import read_peer
 from failover.models import ChangeRecord, DhcpServer, FailoverPeer
 from failover.selectors import RelationshipView, relationship_of_peer, server_failover
 
@@ -947,27 +948,13 @@ def _show(argv: list[str]) -> str:
 
 
 def peer_state(server: DhcpServer, name: str, *, timeout: float = 5.0) -> tuple[str | None, str]:
-    """The local failover state of ``name`` on ``server`` over OMAPI, by name, or (None, why).
-    Uses the live part's reader (keys) when it exists."""
-    try:
-        live = importlib.import_module("failover.live.omapi")
-    except ImportError:
-        live = None
-    if live is not None and hasattr(live, "read_peer"):
-        reading = live.read_peer(server, name, timeout=timeout)
-        if reading.status != "ok":
-            return None, f"{reading.status}: {reading.detail}"
-        number = reading.values.get("local-state")
-        return dhcpd_omapi.state_name(number if isinstance(number, int) else None), ""
-    if not server.omapi_port:
-        return None, "no OMAPI port"
-    try:
-        values = dhcpd_omapi.failover_state(
-            server.omapi_address, server.omapi_port, name, timeout=timeout
-        )
-    except dhcpd_omapi.OmapiUnavailable as exc:
-        return None, str(exc)
-    return str(values.get("local-state-name", "unknown")), ""
+    """The local failover state of ``name`` on ``server`` over OMAPI (with the server's OMAPI
+    key when it has one), by name, or (None, why not)."""
+    reading = read_peer(server, name, timeout=timeout)
+    if reading.status != "ok":
+        return None, f"{reading.status}: {reading.detail}"
+    number = reading.values.get("local-state")
+    return dhcpd_omapi.state_name(number if isinstance(number, int) else None), ""
 
 
 def wait_normal(server: DhcpServer, name: str, bound: float) -> tuple[str | None, str, float]:

@@ -16,7 +16,8 @@ No value a user can enter can change the structure of the file:
 Global statements: ``authoritative;`` (each managed server is the DHCP server of the scopes it
 is given, so it should answer DHCPNAK to clients asking for addresses of another network, as
 ISC recommends for such servers), ``ddns-update-style none;`` (dhcpadmin manages no DNS
-updates) and ``omapi-port N;`` when the server has an OMAPI port (live state).
+updates) and ``omapi-port N;`` when the server has an OMAPI port (live state), with its
+``key`` declaration and ``omapi-key`` when the server has an OMAPI key.
 
 Imported servers (``DhcpServer.imported``): the file's own top level is written instead of
 those global statements, and every object's ``statements`` (kept verbatim by the importer)
@@ -49,6 +50,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
+from failover.crypto import UNREADABLE
 from failover.models import AddressPool, DhcpServer, FailoverPeer, Scope, ScopeGroup, ipv4_int
 from failover.validators import SAFE_NAME_RE, is_ipv4, split_list, validate_hba, validate_host
 
@@ -164,6 +166,41 @@ def _peer_lines(peer: FailoverPeer) -> list[str]:
     body += [f"{keyword} {number(value)};" for keyword, value in optional if value is not None]
     body += _kept(peer.statements)
     return [f"failover peer {name(peer.name)} {{", *(INDENT + line for line in body), "}"]
+
+
+def omapi_lines(server: DhcpServer) -> list[str]:
+    """``omapi-port N;`` and, when the server has an OMAPI key, its ``key`` declaration and
+    ``omapi-key NAME;`` (dhcpd 4.4: HMAC-MD5; the secret is base64, checked by the form and
+    again here). The secret is in the text: pages redact it (failover.live.redact)."""
+    lines = [f"omapi-port {number(server.omapi_port or 0)};"]
+    key_name, secret = server.omapi_key_name, server.omapi_key_secret
+    if key_name and secret:
+        if secret == UNREADABLE:
+            raise ValueError(
+                "the OMAPI key secret cannot be decrypted (the encryption key changed); "
+                "enter the secret again"
+            )
+        if not _BASE64_RE.fullmatch(secret):
+            raise ValueError("the OMAPI key secret is not base64")
+        lines = [
+            f"key {name(key_name)} {{",
+            f"{INDENT}algorithm hmac-md5;",
+            f"{INDENT}secret {quote(secret)};",
+            "}",
+            *lines,
+            f"omapi-key {_bare_name(key_name)};",
+        ]
+    return lines
+
+
+def _bare_name(value: str) -> str:
+    """``omapi-key`` takes the key's name unquoted (dhcpd rejects a string there)."""
+    if not _SAFE_NAME.fullmatch(value or ""):
+        raise ValueError(f"not a safe name for dhcpd.conf: {value!r}")
+    return value
+
+
+_BASE64_RE = re.compile(r"\A(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
 
 
 # --- imported layout: verbatim statements and positions ------------------------------------
@@ -337,7 +374,7 @@ class _Layout:
             if isinstance(payload, dict):
                 slots.add("peers" if payload.get("peers") else payload.get("field"))
         if "omapi_port" not in slots and server.omapi_port:
-            out.append(f"omapi-port {number(server.omapi_port)};")
+            out += omapi_lines(server)
         if "peers" not in slots:
             out += self.peer_lines()
         inherited = _Inherited()  # subnets outside a shared network inherit no peer
@@ -352,7 +389,7 @@ class _Layout:
                     out += _verbatim(payload)
                 elif payload.get("field") == "omapi_port":
                     if server.omapi_port:
-                        out.append(f"omapi-port {number(server.omapi_port)};")
+                        out += omapi_lines(server)
                 elif payload.get("peers"):
                     out += self.peer_lines()
             else:

@@ -9,6 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('failover', '0011_deploy_ssh'),
+        ('failover', '0011_live_models'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

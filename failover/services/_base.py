@@ -53,6 +53,9 @@ class ServerFields(TypedDict, total=False):
     address: str
     description: str
     omapi_port: int | None
+    omapi_host: str
+    omapi_key_name: str
+    omapi_key_secret: str  # write-only: never put into a change record or a message
 
 
 class ScopeOptions(TypedDict, total=False):

@@ -4,6 +4,7 @@ Migrate Scope to Failover Peer dialog."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,6 +21,7 @@ from .. import selectors, services
 from ..access import MIGRATE_PERMISSIONS, login_required, permission_required
 from ..dhcpd.check import CheckError, CheckResult, check_config
 from ..dhcpd.render import render_server
+from ..live.secrets import may_see_secret, redact
 from ..models import DhcpServer, FailoverPeer, Scope
 from ..versioning import cached, data_version
 from .common import conflict_status, done, is_htmx, lost_race, render_modal
@@ -108,6 +110,7 @@ def _config_page(
     page = rendered.page_of(((_page_number(request.GET.get("page")) or 1) - 1) * PAGE_LINES + 1)
     first = (page - 1) * PAGE_LINES + 1
     body = rendered.page_text(page) if not rendered.error else ""
+    body = redact(body, server, request.user)  # the OMAPI secret: only for who may change it
     shown = body.count("\n")
     count = rendered.page_count
     window: list[int | None] = []  # page links; None where pages are left out
@@ -159,7 +162,8 @@ def server_config_download(request: HttpRequest, pk: int) -> HttpResponse:
     rendered = _render(server)
     if rendered.error:
         return HttpResponse(rendered.error, status=409, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(rendered.text, content_type="text/plain; charset=utf-8")
+    text = redact(rendered.text, server, request.user)  # deployable only with the secret
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
     # Server names are letters, digits, '-', '_' and '.': safe in a header.
     response["Content-Disposition"] = f'attachment; filename="{server.name}.conf"'
     return response
@@ -179,7 +183,7 @@ def server_config_validate(request: HttpRequest, pk: int) -> HttpResponse:
     if error:
         result = CheckResult(ok=False, errors=[CheckError(None, error)], output=error)
     else:
-        result = check_config(rendered.text)
+        result = _redacted_result(check_config(rendered.text), server, request)
     if is_htmx(request):
         return render(
             request,
@@ -187,6 +191,25 @@ def server_config_validate(request: HttpRequest, pk: int) -> HttpResponse:
             {"server": server, "result": result, "render_error": error},
         )
     return _config_page(request, server, result, rendered)
+
+
+def _redacted_result(result: CheckResult, server: DhcpServer, request: HttpRequest) -> CheckResult:
+    """dhcpd -t's output and errors with the OMAPI secret hidden (it may quote a line)."""
+    if may_see_secret(request.user) or not server.omapi_key_secret:
+        return result
+    return dataclasses.replace(
+        result,
+        output=redact(result.output, server),
+        errors=[
+            dataclasses.replace(
+                e,
+                message=redact(e.message, server),
+                source_line=redact(e.source_line, server) if e.source_line else e.source_line,
+            )
+            for e in result.errors
+        ],
+        warnings=[redact(w, server) for w in result.warnings],
+    )
 
 
 # --- Failover Relationships ----------------------------------------------------------------
