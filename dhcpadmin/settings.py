@@ -229,3 +229,13 @@ DHCPADMIN_ALERT_EMAILS = [
 ]
 # /metrics (Prometheus) answers only with "Authorization: Bearer <token>"; empty: 404.
 DHCPADMIN_METRICS_TOKEN = os.environ.get("DHCPADMIN_METRICS_TOKEN", "")
+
+# The running servers over SSH (failover/deploy): the bound of each SSH step in seconds, the
+# largest file read (leases files grow), the free-lease warning of Pool Balance (percent of a
+# pool) and how often the worker checks drift (failover/deploy/tasks.py).
+DHCPADMIN_SSH_TIMEOUT = float(os.environ.get("DHCPADMIN_SSH_TIMEOUT", "10"))
+DHCPADMIN_SSH_MAX_READ = int(os.environ.get("DHCPADMIN_SSH_MAX_READ", str(64 * 1024 * 1024)))
+DHCPADMIN_LEASES_FREE_WARN_PERCENT = float(
+    os.environ.get("DHCPADMIN_LEASES_FREE_WARN_PERCENT", "10")
+)
+DHCPADMIN_DRIFT_SECONDS = float(os.environ.get("DHCPADMIN_DRIFT_SECONDS", "900"))

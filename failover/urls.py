@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import config, deploy, imports, peers, pools, scopes, servers
+from .views import config, connection, deploy, imports, peers, pools, scopes, servers
 
 app_name = "failover"
 
@@ -53,4 +53,10 @@ urlpatterns = [
     path("deploys/<int:pk>/progress/", deploy.rollout_progress, name="deploy_rollout_progress"),
     path("deployments/<int:pk>/", deploy.deployment_detail, name="deployment_detail"),
     path("deployments/<int:pk>/rollback/", deploy.deploy_rollback, name="deploy_rollback"),
+    # The running servers (issue 11): SSH, Test Connection, host key, live drift, pool balance
+    path("servers/<int:pk>/ssh/", connection.ssh_settings, name="ssh_settings"),
+    path("servers/<int:pk>/ssh/test/", connection.ssh_test, name="ssh_test"),
+    path("servers/<int:pk>/ssh/host-key/", connection.ssh_host_key, name="ssh_host_key"),
+    path("servers/<int:pk>/live/", connection.live_config, name="live_config"),
+    path("servers/<int:pk>/balance/", connection.pool_balance, name="pool_balance"),
 ]

@@ -65,6 +65,10 @@ def validate_command_template(value: str) -> None:
             )
 
 
+#: The command templates of a target (``SshTarget.command(name)``).
+COMMANDS = ("check_command", "restart_command", "status_command")
+
+
 class SshTarget(models.Model):
     """The SSH settings of one server (``server.ssh``)."""
 
@@ -123,6 +127,13 @@ class SshTarget(models.Model):
         default="systemctl restart isc-dhcp-server",
         validators=[validate_command_template],
     )
+    status_command = models.CharField(
+        "Status command",
+        max_length=1024,
+        default="systemctl is-active isc-dhcp-server",
+        validators=[validate_command_template],
+        help_text="Exits 0 when dhcpd runs (checked after a restart).",
+    )
     use_sudo = models.BooleanField(
         "Use sudo", default=False, help_text="Run the commands through 'sudo -n'."
     )
@@ -169,10 +180,10 @@ class SshTarget(models.Model):
         return fingerprint(self.offered_key) if self.offered_key else ""
 
     def command(self, template_name: str, **values: str) -> list[str]:
-        """The command ``template_name`` ("check_command", "restart_command") as argv:
+        """The command ``template_name`` (one of ``COMMANDS``) as argv:
         the template split into words with ``shlex.split``; each ``{name}`` in a word is
         replaced by the value as text (never parsed, never split)."""
-        if template_name not in ("check_command", "restart_command"):
+        if template_name not in COMMANDS:
             raise ValueError(f"no command {template_name!r}")
         template = getattr(self, template_name)
         validate_command_template(template)

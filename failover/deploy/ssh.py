@@ -19,6 +19,7 @@ and quoted with ``shlex.quote``; the command line sent is the quoted words joine
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import ipaddress
@@ -26,7 +27,9 @@ import select
 import shlex
 import socket
 import stat as stat_module
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -189,6 +192,37 @@ class Connection:
             self._sftp = None
         self.transport.close()
 
+    @contextlib.contextmanager
+    def guard(self, seconds: float, what: str) -> Iterator[None]:
+        """A hard bound for one operation: paramiko waits without a timeout for some answers
+        (a channel request, the SFTP subsystem), so after ``seconds`` the transport is closed,
+        which ends every wait on it; the operation then fails with a clear message."""
+        fired = threading.Event()
+
+        def fire() -> None:
+            fired.set()
+            self.transport.close()
+
+        timer = threading.Timer(seconds, fire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        except (SshError, OSError, paramiko.SSHException, EOFError):
+            if fired.is_set():
+                raise SshError(
+                    f"{what}: no answer from {self.target.address} within {seconds:g} seconds; "
+                    "the connection was closed."
+                ) from None
+            raise
+        finally:
+            timer.cancel()
+
+    @property
+    def transfer_timeout(self) -> float:
+        """The bound of one file operation (reading a large leases file takes longer)."""
+        return self.timeout * 6
+
     # --- commands ---
     def command_line(self, argv: list[str]) -> str:
         words = ["sudo", "-n", *argv] if self.target.use_sudo else list(argv)
@@ -200,6 +234,10 @@ class Connection:
         """Run ``argv`` on the server; wait at most ``timeout`` seconds for it to end."""
         line = self.command_line(argv)
         limit = self.timeout if timeout is None else timeout
+        with self.guard(limit + 2, f"The command '{line}'"):
+            return self._run(line, limit, input)
+
+    def _run(self, line: str, limit: float, input: bytes | None) -> RunResult:
         deadline = time.monotonic() + limit
         try:
             chan = self.transport.open_session(timeout=limit)
@@ -242,7 +280,10 @@ class Connection:
     def sftp(self) -> paramiko.SFTPClient:
         if self._sftp is None:
             try:
-                self._sftp = paramiko.SFTPClient.from_transport(self.transport)
+                with self.guard(self.timeout, "Opening SFTP"):
+                    self._sftp = paramiko.SFTPClient.from_transport(self.transport)
+            except SshError:
+                raise
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 raise SshError(f"SFTP is not available on {self.target.address}: {exc}") from None
             if self._sftp is None:
@@ -263,6 +304,10 @@ class Connection:
 
     def read(self, path: str, *, max_bytes: int | None = None) -> bytes:
         check_value(path, "path")
+        with self.guard(self.transfer_timeout, f"Reading {path}"):
+            return self._read(path, max_bytes)
+
+    def _read(self, path: str, max_bytes: int | None) -> bytes:
         limit = max_read_bytes() if max_bytes is None else max_bytes
         try:
             with self.sftp().open(path, "rb") as handle:
@@ -281,6 +326,10 @@ class Connection:
 
     def write(self, path: str, data: bytes, *, mode: int | None = None) -> None:
         check_value(path, "path")
+        with self.guard(self.transfer_timeout, f"Writing {path}"):
+            self._write(path, data, mode)
+
+    def _write(self, path: str, data: bytes, mode: int | None) -> None:
         try:
             with self.sftp().open(path, "wb") as handle:
                 handle.set_pipelined(True)
@@ -296,21 +345,24 @@ class Connection:
         check_value(src, "path")
         check_value(dst, "path")
         try:
-            self.sftp().posix_rename(src, dst)
+            with self.guard(self.timeout, f"Renaming {src}"):
+                self.sftp().posix_rename(src, dst)
         except (OSError, paramiko.SSHException, EOFError) as exc:
             raise self._file_error("rename to " + dst, src, exc) from None
 
     def remove(self, path: str) -> None:
         check_value(path, "path")
         try:
-            self.sftp().remove(path)
+            with self.guard(self.timeout, f"Removing {path}"):
+                self.sftp().remove(path)
         except (OSError, paramiko.SSHException, EOFError) as exc:
             raise self._file_error("remove", path, exc) from None
 
     def listdir(self, path: str) -> list[str]:
         check_value(path, "path")
         try:
-            return sorted(self.sftp().listdir(path))
+            with self.guard(self.timeout, f"Listing {path}"):
+                return sorted(self.sftp().listdir(path))
         except (OSError, paramiko.SSHException, EOFError) as exc:
             raise self._file_error("list", path, exc) from None
 
@@ -318,7 +370,8 @@ class Connection:
         """The file's attributes, or None when it does not exist."""
         check_value(path, "path")
         try:
-            return self.sftp().stat(path)
+            with self.guard(self.timeout, f"Reading the attributes of {path}"):
+                return self.sftp().stat(path)
         except FileNotFoundError:
             return None
         except (OSError, paramiko.SSHException, EOFError) as exc:
@@ -327,6 +380,40 @@ class Connection:
     def is_file(self, path: str) -> bool:
         attrs = self.stat(path)
         return attrs is not None and stat_module.S_ISREG(attrs.st_mode or 0)
+
+
+def _resolve(host: str, port: int, timeout: float) -> str:
+    """The address of ``host``; the name lookup is bounded too (getaddrinfo has no timeout,
+    so it runs in a daemon thread that is left behind if it does not answer in time)."""
+    try:
+        ipaddress.IPv4Address(host)
+        return host
+    except ValueError:
+        pass
+    result: dict[str, object] = {}
+
+    def lookup() -> None:
+        try:
+            result["infos"] = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)
+        except OSError as exc:
+            result["error"] = exc
+
+    worker = threading.Thread(target=lookup, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise SshError(f"The name {host} was not resolved within {timeout:g} seconds.")
+    if "error" in result or not result.get("infos"):
+        raise SshError(f"The name {host} cannot be resolved: {result.get('error')}.")
+    infos = result["infos"]
+    assert isinstance(infos, list)
+    address = str(infos[0][4][0])
+    if is_documentation_address(address):
+        raise SshError(
+            f"{host} is {address}, a documentation address (RFC 5737): dhcpadmin does not "
+            "connect to it."
+        )
+    return address
 
 
 def _record_offered(target: SshTarget, key_type: str, key: str) -> None:
@@ -352,8 +439,9 @@ def connect(target: SshTarget, *, timeout: float | None = None) -> Connection:
             f"{host} is a documentation address (RFC 5737): dhcpadmin does not connect to it."
         )
     pkey = _load_key(target)
+    address = _resolve(host, port, limit)
     try:
-        sock = socket.create_connection((host, port), timeout=limit)
+        sock = socket.create_connection((address, port), timeout=limit)
     except TimeoutError:
         raise SshError(f"No answer from {host} port {port} within {limit:g} seconds.") from None
     except OSError as exc:
@@ -376,7 +464,12 @@ def connect(target: SshTarget, *, timeout: float | None = None) -> Connection:
             raise SshError(
                 f"SSH with {host} port {port} failed: {exc or 'no SSH server'}."
             ) from None
-        server_key = transport.get_remote_server_key()
+        try:  # start_client returns at its timeout without a session
+            server_key = transport.get_remote_server_key()
+        except paramiko.SSHException:
+            raise SshError(
+                f"SSH with {host} port {port} failed: no SSH answer within {limit:g} seconds."
+            ) from None
         key_type, key = server_key.get_name(), server_key.get_base64()
         if not target.host_key:
             _record_offered(target, key_type, key)

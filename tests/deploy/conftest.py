@@ -74,6 +74,18 @@ fi
 exec {dhcpd} -4 -q -cf {conf} -lf {leases} -pf "$PIDFILE" lan0
 """
 
+STATUS_SCRIPT = """#!/bin/sh
+# Made by the test: exits 0 when the dhcpd of server {side} runs (its status command).
+PIDFILE={pid}
+[ -s "$PIDFILE" ] || {{ echo "no pid file: dhcpd is not running" >&2; exit 3; }}
+pid=$(cat "$PIDFILE")
+if ! grep -q dhcpd "/proc/$pid/cmdline" 2>/dev/null; then
+  echo "dhcpd $pid is not running" >&2
+  exit 3
+fi
+echo active
+"""
+
 SSHD_CONFIG = """ListenAddress {address}
 Port {port}
 HostKey {host_key}
@@ -99,6 +111,7 @@ class Side:
     leases_path: Path
     pid_path: Path
     restart_script: Path
+    status_script: Path
     fails_path: Path
     host_key_path: Path
     sshd_config: Path
@@ -309,6 +322,7 @@ def _prepare_side(pair: SshPair, side: str, config_dir: Path | None) -> Side:
         leases_path=base / "dhcpd.leases",
         pid_path=base / "dhcpd.pid",
         restart_script=base / "restart-dhcpd.sh",
+        status_script=base / "status-dhcpd.sh",
         fails_path=base / "restart-fails",
         host_key_path=base / "ssh_host_ed25519_key",
         sshd_config=base / "sshd_config",
@@ -325,6 +339,8 @@ def _prepare_side(pair: SshPair, side: str, config_dir: Path | None) -> Side:
         )
     )
     s.restart_script.chmod(0o755)
+    s.status_script.write_text(STATUS_SCRIPT.format(side=side, pid=shlex.quote(str(s.pid_path))))
+    s.status_script.chmod(0o755)
     pair._keygen(s.host_key_path)
     s.sshd_config.write_text(
         SSHD_CONFIG.format(
@@ -378,6 +394,7 @@ def make_ssh_pair(
                     leases_path=str(s.leases_path),
                     check_command="dhcpd -t -cf {file}",
                     restart_command=f"sh {shlex.quote(str(s.restart_script))}",
+                    status_command=f"sh {shlex.quote(str(s.status_script))}",
                     host_key_type=key_type,
                     host_key=key,
                 )

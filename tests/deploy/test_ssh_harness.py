@@ -25,6 +25,13 @@ def test_connect_run_read_write_rename(ssh_pair):
         assert "dhcpd.conf" in conn.listdir(target.config_path.rsplit("/", 1)[0])
         check = conn.run(target.command("check_command", file=target.config_path), timeout=20)
         assert check.exit_status == 0, check.output
+        assert conn.run(target.command("status_command")).exit_status == 0
+        ssh_pair.stop_dhcpd("a")
+        stopped = conn.run(target.command("status_command"))
+        assert stopped.exit_status != 0 and b"not running" in stopped.stderr
+        restart = conn.run(target.command("restart_command"), timeout=30)
+        assert restart.exit_status == 0, restart.output
+        assert conn.run(target.command("status_command")).exit_status == 0
     assert ssh_pair.dhcpd_running("a") and ssh_pair.dhcpd_running("b")
     target_b = SshTarget.objects.get(server=ssh_pair.b)  # key file instead of stored key
     with ssh.connect(target_b) as conn:

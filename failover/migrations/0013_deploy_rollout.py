@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('failover', '0011_deploy_ssh'),
+        ('failover', '0012_deploy_ssh_status'),
         ('failover', '0011_live_models'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
