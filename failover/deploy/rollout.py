@@ -196,6 +196,7 @@ class ServerPlan:
     findings: list[Finding] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # refuse the deploy (no override)
     active: Deployment | None = None
+    busy: str = ""  # a deploy of this server is queued or running (one of ``problems``)
 
     @property
     def sha256(self) -> str:
@@ -335,7 +336,8 @@ def plan_server(
     plan.problems += _ssh_problems(server)
     plan.active = active_deployment(server)
     if plan.active is not None:
-        plan.problems.append(_busy_message(plan.active))
+        plan.busy = _busy_message(plan.active)
+        plan.problems.append(plan.busy)
     base: str | None = None
     if fetch_live and not plan.problems:
         base, why = _fetch_live(server, connect or default_connect)
@@ -458,7 +460,8 @@ def deploy_start(
             "new preview and deploy again."
         )
     override_reason = (override_reason or "").strip()
-    problems = [p for p in plan.problems if "already" not in p]  # busy: said below, atomically
+    # a busy server is refused below, by the database (atomically), with the same message
+    problems = [p for s in plan.servers for p in s.problems if p != s.busy]
     if problems:
         raise DeployRefused(problems)
     if plan.blockers and not override_reason:
@@ -620,6 +623,10 @@ class _Runner:
         if "!skipped" in lines:
             status = StepStatus.SKIPPED
         self._finish(row, status, [line for line in lines if not line.startswith("!")])
+
+    def _beat(self) -> None:
+        """The heartbeat: this deployment is still being worked on (see _abandon_stale)."""
+        Deployment.objects.filter(pk=self.dep.pk).update(heartbeat=timezone.now())
 
     def _finish(self, row: DeployStep, status: str, lines: list[str]) -> None:
         row.status = status
@@ -851,7 +858,7 @@ class _Runner:
                     )
                     warn = warn or found != "normal"
                     continue
-                found, detail, waited = wait_normal(self.server, peer.name, bound)
+                found, detail, waited = wait_normal(self.server, peer.name, bound, beat=self._beat)
                 if found == "normal":
                     lines.append(f"{peer.name}: normal after {waited:.0f} s")
                     continue
@@ -957,7 +964,14 @@ def peer_state(server: DhcpServer, name: str, *, timeout: float = 5.0) -> tuple[
     return dhcpd_omapi.state_name(number if isinstance(number, int) else None), ""
 
 
-def wait_normal(server: DhcpServer, name: str, bound: float) -> tuple[str | None, str, float]:
+def wait_normal(
+    server: DhcpServer,
+    name: str,
+    bound: float,
+    *,
+    beat: Callable[[], None] | None = None,
+) -> tuple[str | None, str, float]:
+    """Read the state of ``name`` every second until it is normal or ``bound`` s passed."""
     started = time.monotonic()
     found, detail = None, ""
     while True:
@@ -965,6 +979,8 @@ def wait_normal(server: DhcpServer, name: str, bound: float) -> tuple[str | None
         waited = time.monotonic() - started
         if found == "normal" or waited >= bound:
             return found, detail, waited
+        if beat is not None:
+            beat()
         time.sleep(1.0)
 
 
