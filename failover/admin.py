@@ -147,7 +147,7 @@ class DhcpServerAdminForm(OmapiKeyFormMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._setup_secret_field()
+        self._setup_secret_field(keep_clear=True)
 
 
 @admin.register(DhcpServer)

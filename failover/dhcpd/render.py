@@ -171,7 +171,7 @@ def _peer_lines(peer: FailoverPeer) -> list[str]:
 def omapi_lines(server: DhcpServer) -> list[str]:
     """``omapi-port N;`` and, when the server has an OMAPI key, its ``key`` declaration and
     ``omapi-key NAME;`` (dhcpd 4.4: HMAC-MD5; the secret is base64, checked by the form and
-    again here). The secret is in the text: pages redact it (failover.live.redact)."""
+    again here). The secret is in the text: pages redact it (failover.live.secrets)."""
     lines = [f"omapi-port {number(server.omapi_port or 0)};"]
     key_name, secret = server.omapi_key_name, server.omapi_key_secret
     if key_name and secret:

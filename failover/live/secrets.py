@@ -59,7 +59,7 @@ class OmapiKeyFormMixin(forms.Form):
         label="Remove the OMAPI key (name and secret)", required=False
     )
 
-    def _setup_secret_field(self) -> None:
+    def _setup_secret_field(self, *, keep_clear: bool = False) -> None:
         form: Any = self
         form.initial.pop("omapi_key_secret", None)  # never travels back to the browser
         instance = form.instance
@@ -77,8 +77,12 @@ class OmapiKeyFormMixin(forms.Form):
                 "Base64 secret of the HMAC-MD5 key (dhcpd's 'secret'); stored encrypted, "
                 "never shown again."
             )
-        if not stored:
-            form.fields.pop("omapi_key_clear", None)
+        if not stored and keep_clear:  # the admin's fieldsets list it: kept, disabled
+            clear = form.fields["omapi_key_clear"]
+            clear.disabled = True
+            clear.help_text = "No key is stored."
+        elif not stored:
+            del form.fields["omapi_key_clear"]
 
     def clean_omapi_key_secret(self) -> str:
         form: Any = self

@@ -92,6 +92,13 @@ def test_stop_alert_partner_down_recover_normal(running_pair, settings):
     poll_server(pair.b)
     assert _states(pair.a) == _states(pair.b) == (Status.OK, NORMAL, NORMAL)
     assert mail.outbox == []
+    started = time.perf_counter()
+    for _ in range(20):
+        poll_server(pair.a)
+    cost = (time.perf_counter() - started) / 20
+    print(
+        f"\nMEASURED poll cost per server (1 peer, OMAPI with key, no change): {cost * 1000:.1f} ms"
+    )
 
     stopped = time.monotonic()
     pair.stop("b")

@@ -30,7 +30,8 @@ class Command(BaseCommand):
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: stop.set())
         while True:
-            close_old_connections()
+            if not once:  # a long-running loop: drop broken or expired connections
+                close_old_connections()
             try:
                 count = schedule.tick()
             except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
@@ -42,4 +43,3 @@ class Command(BaseCommand):
                 self.stdout.write(f"enqueued {count}")
             if once or stop.wait(max(0.1, interval)):
                 break
-        close_old_connections()
