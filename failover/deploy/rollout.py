@@ -993,6 +993,15 @@ def omapi_port_open(server: DhcpServer) -> tuple[bool, str]:
         return False, f"{server.omapi_address}:{port}: {exc}"
 
 
+def _refresh_drift(server: DhcpServer) -> None:
+    """The server list's drift column says what the server runs now (the deploy part's
+    drift check; a failure there never fails the deploy)."""
+    try:
+        importlib.import_module("failover.deploy.services").drift_check(server)
+    except Exception:  # noqa: BLE001 - the next periodic check tries again
+        pass
+
+
 def execute_rollout(rollout_id: int, *, connect: Connect | None = None) -> str:
     """Run a queued rollout (the task's body; tests may pass their own ``connect``)."""
     claimed = Rollout.objects.filter(pk=rollout_id, status=DeployStatus.QUEUED).update(
@@ -1041,6 +1050,7 @@ def execute_rollout(rollout_id: int, *, connect: Connect | None = None) -> str:
             ]
         )
         messages.append(dep.outcome)
+        _refresh_drift(dep.server)
         verb = "Rolled back" if rollout.kind == "rollback" else "Deployed"
         _record(
             rollout.user,

@@ -10,6 +10,7 @@ import pytest
 
 from failover import services
 from failover.deploy import rollout
+from failover.deploy.models import SshTarget
 from failover.deploy.rollout_models import Deployment, DeployStatus
 from failover.dhcpd.render import render_server
 from failover.models import ChangeRecord, Scope
@@ -88,6 +89,9 @@ def test_deploy_a_pair_from_the_model(ssh_pair, operator, settings):
     # a real client gets a lease from the pool
     address = client_lease(pair.lab)
     assert str(address).startswith("10.99.1.")
+
+    for server in (pair.a, pair.b):  # the server list's drift column, checked after the deploy
+        assert SshTarget.objects.get(server=server).drift_status == "in sync"
 
     records = list(ChangeRecord.objects.filter(action__startswith="deploy_"))
     assert {r.action for r in records} == {"deploy_start", "deploy_done"}
