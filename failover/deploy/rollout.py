@@ -52,6 +52,7 @@ import difflib
 import hashlib
 import importlib
 import posixpath
+import re
 import secrets
 import socket
 import time
@@ -111,14 +112,28 @@ def stale_seconds() -> float:
     return _setting("DHCPADMIN_DEPLOY_STALE_SECONDS", 900)
 
 
-def normal_seconds(peer: FailoverPeer) -> float:
+def normal_seconds(peer: FailoverPeer | None) -> float:
     """How long a relationship may take to be ``normal`` again after a restart: the setting,
     or from the failover settings (the partner notices a lost connection within
     max-response-delay; twice that plus the restart)."""
     fixed: Any = getattr(settings, "DHCPADMIN_DEPLOY_NORMAL_SECONDS", None)
     if fixed not in (None, ""):
         return float(fixed)
-    return float(2 * (peer.max_response_delay or 60) + 30)
+    delay = peer.max_response_delay if peer is not None else None
+    return float(2 * (delay or 60) + 30)
+
+
+_PEER_DECLARATION = re.compile(r'^\s*failover\s+peer\s+"?([^"\s{;]+)"?\s*\{', re.MULTILINE)
+
+
+def declared_peers(text: str | bytes | None) -> list[str]:
+    """The names of the ``failover peer "NAME" { … }`` declarations in a dhcpd.conf: what the
+    daemon answers OMAPI for once it runs that file."""
+    if text is None:
+        return []
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return sorted(set(_PEER_DECLARATION.findall(text)))
 
 
 # --- the connection (failover.deploy.ssh; any object of this shape in tests) ---------------
@@ -589,7 +604,10 @@ class _Runner:
         self.position = dep.steps.count()
         self.new = dep.text.encode("utf-8")
         self.state = _State()
-        self.peers = list(self.server.failover_peers.order_by("name"))
+        # the peers the new text declares (a roll back may differ from the model), and the
+        # model's peers of those names (their max-response-delay bounds the normal wait)
+        self.peers = declared_peers(dep.text)
+        self.model_peers = {p.name: p for p in self.server.failover_peers.all()}
 
     # --- recording ---
     @contextmanager
@@ -774,10 +792,10 @@ class _Runner:
             )
             self.dep.save(update_fields=["previous_sha256", "diff"])
             if self._omapi_set():
-                for peer in self.peers:
-                    found, detail = self._peer_state(peer.name)
-                    state.pre_states[peer.name] = found
-                    lines.append(f"failover {peer.name}: {found or detail}")
+                for name in self.peers:
+                    found, detail = self._peer_state(name)
+                    state.pre_states[name] = found
+                    lines.append(f"failover {name}: {found or detail}")
         if state.previous == self.new:
             with self.step("upload") as lines:
                 lines += ["The server already has this text: nothing to upload.", "!skipped"]
@@ -832,7 +850,7 @@ class _Runner:
                     "", f"{self.config} is not the deployed text ({len(live)} bytes read)."
                 )
             lines.append(f"{self.config} is the deployed text (sha256 {sha256(live)[:16]}…).")
-            up, detail = self._daemon_up(conn, [p.name for p in self.peers])
+            up, detail = self._daemon_up(conn, self.peers)
             lines += detail
             if not up:
                 raise StepFailed(
@@ -846,24 +864,24 @@ class _Runner:
             return
         with self.step("normal") as lines:
             warn = False
-            for peer in self.peers:
-                required = self.state.pre_states.get(peer.name) == "normal"
-                bound = normal_seconds(peer)
+            for name in self.peers:
+                required = self.state.pre_states.get(name) == "normal"
+                bound = normal_seconds(self.model_peers.get(name))
                 if not required and not self.last:
-                    found, detail = self._peer_state(peer.name)
+                    found, detail = self._peer_state(name)
                     lines.append(
-                        f"{peer.name}: {found or detail} (it was "
-                        f"{self.state.pre_states.get(peer.name) or 'not readable'} before the "
+                        f"{name}: {found or detail} (it was "
+                        f"{self.state.pre_states.get(name) or 'not readable'} before the "
                         "deploy, so it is not required to be normal)"
                     )
                     warn = warn or found != "normal"
                     continue
-                found, detail, waited = wait_normal(self.server, peer.name, bound, beat=self._beat)
+                found, detail, waited = wait_normal(self.server, name, bound, beat=self._beat)
                 if found == "normal":
-                    lines.append(f"{peer.name}: normal after {waited:.0f} s")
+                    lines.append(f"{name}: normal after {waited:.0f} s")
                     continue
                 text = (
-                    f"{peer.name}: {found or detail}, not normal within {bound:g} s "
+                    f"{name}: {found or detail}, not normal within {bound:g} s "
                     "(from max-response-delay or DHCPADMIN_DEPLOY_NORMAL_SECONDS)"
                 )
                 if required:
@@ -914,7 +932,7 @@ class _Runner:
                 up, detail = False, list[str]()
                 if not state.replaced:
                     with self.step("verify") as lines:
-                        up, detail = self._daemon_up(conn, [p.name for p in self.peers])
+                        up, detail = self._daemon_up(conn, declared_peers(state.previous))
                         lines += detail
                         lines.append("dhcpd runs." if up else "dhcpd does not run: restarting.")
                         if not up:
@@ -924,7 +942,7 @@ class _Runner:
                     with self.step("restart", _show(argv)) as lines:
                         self._run(conn, argv, lines)
                     with self.step("verify") as lines:
-                        up, detail = self._daemon_up(conn, [p.name for p in self.peers])
+                        up, detail = self._daemon_up(conn, declared_peers(state.previous))
                         lines += detail
                         if not up:
                             raise StepFailed("", "\n".join([*lines, "dhcpd does not run."]))

@@ -14,6 +14,7 @@ from failover.deploy.models import SshTarget
 from failover.deploy.rollout_models import Deployment, DeployStatus
 from failover.dhcpd.render import render_server
 from failover.models import ChangeRecord, Scope
+from tests.deploy.conftest import make_ssh_pair
 from tests.deploy.rollout_helpers import client_lease, make_operator, run_worker_batch
 
 pytestmark = [pytest.mark.netns, pytest.mark.dhcpd]
@@ -98,3 +99,30 @@ def test_deploy_a_pair_from_the_model(ssh_pair, operator, settings):
     assert all(r.user_id == operator.pk for r in records)
     assert Deployment.objects.filter(status__in=["queued", "running"]).count() == 0
     print(f"\npair deploy end to end (enqueue to both normal): {elapsed:.1f} s")
+
+
+def test_first_deploy_of_a_pair_that_runs_nothing_yet(tmp_path, operator):
+    """No config on either server and no dhcpd: the secondary is deployed without waiting
+    for a normal it cannot reach alone (a warning says so); the primary, the last server,
+    waits for the pair to become normal."""
+    with make_ssh_pair(tmp_path, start_dhcpd=False) as pair:
+        assert not pair.side("a").config_path.exists() and not pair.dhcpd_running("b")
+        peer = pair.a.failover_peers.get()
+        relationship, servers = rollout.relationship_servers(peer)
+        ro = rollout.deploy_start(servers, actor=operator, relationship=relationship.name)
+        run_worker_batch()
+        ro.refresh_from_db()
+        first, second = ro.deployments.order_by("position")
+        assert ro.status == DeployStatus.SUCCEEDED, [first.outcome, second.outcome]
+        assert first.steps.get(name="read").output.startswith(
+            f"{pair.side('b').config_path} does not exist yet."
+        )
+        assert first.steps.get(name="backup").status == "skipped"
+        normal_b = first.steps.get(name="normal")
+        assert normal_b.status == "warning" and "not required to be normal" in normal_b.output
+        normal_a = second.steps.get(name="normal")
+        assert normal_a.status == "ok" and "fo-pair: normal after" in normal_a.output
+        for side in ("a", "b"):
+            assert pair.read(side) == render_server(pair.server(side)).encode()
+            assert pair.dhcpd_running(side)
+        pair.wait_normal(timeout=5)
