@@ -195,3 +195,37 @@ def test_rollback_preview_and_start(editor_client, editor, pair):
     new = again.deployments.get()
     assert new.rollback_of_id == dep.pk and new.text == dep.text
     assert "later.example" not in new.text
+
+
+def test_a_deploy_whose_worker_died_is_abandoned_at_the_next_start(editor, pair, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    a, b = pair
+    settings.DHCPADMIN_DEPLOY_STALE_SECONDS = 60
+    old = rollout.deploy_start([b], actor=editor, enqueue=False)
+    Deployment.objects.filter(rollout=old).update(
+        status=DeployStatus.RUNNING, heartbeat=timezone.now() - timedelta(seconds=30)
+    )
+    with pytest.raises(rollout.DeployRefused):  # still alive: refused
+        rollout.deploy_start([b], actor=editor, enqueue=False)
+    Deployment.objects.filter(rollout=old).update(heartbeat=timezone.now() - timedelta(seconds=120))
+    new = rollout.deploy_start([b], actor=editor, enqueue=False)
+    dead = old.deployments.get()
+    assert dead.status == DeployStatus.ABANDONED and "The worker stopped" in dead.outcome
+    assert new.deployments.get().status == DeployStatus.QUEUED
+
+
+def test_preview_queries_do_not_grow_with_history(
+    editor_client, editor, pair, django_assert_max_num_queries
+):
+    a, b = pair
+    url = reverse("failover:deploy_server", args=[b.pk])
+    for _ in range(10):
+        ro = rollout.deploy_start([b], actor=editor, enqueue=False)
+        Deployment.objects.filter(rollout=ro).update(status=DeployStatus.SUCCEEDED)
+    with django_assert_max_num_queries(20):
+        response = editor_client.get(url)
+    assert response.status_code == 200
+    assert "last deployed version" in response.content.decode()
