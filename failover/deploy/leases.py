@@ -19,10 +19,10 @@ with its line.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from failover.validators import is_ipv4
 
 #: dhcpd 4.4 binding states (common/dhcp-options / server/db.c ``binding_state_names``).
 BINDING_STATES = (
@@ -37,16 +37,28 @@ BINDING_STATES = (
     "bootp",
 )
 
-_TOKEN = re.compile(
-    r"""
-      (?P<space>[ \t\r\n\f\v]+|\#[^\n]*)
-    | (?P<string>"(?:[^"\\]|\\.)*")
-    | (?P<word>[^\s{};"#]+)
-    | (?P<punct>[{};])
-    | (?P<bad>")
-    """,
-    re.VERBOSE | re.DOTALL,
+# One match per statement or block head: its text (strings and comments inside) and the
+# character that ends it ('{', '}' or ';'). Matching whole statements instead of tokens keeps
+# the Python work per lease small (a 100,000-lease journal is tens of MB).
+_STATEMENT = re.compile(
+    r"""(?P<text>(?:[^{};"\#]+|"(?:[^"\\]+|\\.)*"|\#[^\n]*)*)(?P<end>[{};])""",
+    re.DOTALL,
 )
+_COMMENT = re.compile(r"""("(?:[^"\\]+|\\.)*")|\#[^\n]*""")
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+#: The first four letters of the lease statements kept (binding state, ends, hardware,
+#: client-hostname).
+_WANTED = frozenset({"bind", "ends", "hard", "clie"})
+
+
+def _words(text: str) -> list[str]:
+    if "#" in text:
+        text = _COMMENT.sub(lambda m: m.group(1) or "", text)
+    if '"' in text:
+        return [m.group(0) for m in re.finditer(r'"(?:[^"\\]+|\\.)*"|[^\s"]+', text)]
+    return text.split()
 
 
 class LeasesError(ValueError):
@@ -74,68 +86,66 @@ class LeasesFile:
         return {address: lease.binding_state for address, lease in self.leases.items()}
 
 
-def _tokens(text: str) -> Iterator[tuple[str, str, int]]:
-    """(kind, value, line) of every token; strings keep their quotes."""
-    line = 1
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "bad"
-        value = match.group()
-        if kind == "space":
-            line += value.count("\n")
-            continue
-        if kind == "bad":
-            raise LeasesError(line, "a string is not closed")
-        yield kind, value, line
-        line += value.count("\n")
-
-
 def _unquote(value: str) -> str:
-    if value.startswith('"') and value.endswith('"'):
-        return re.sub(r"\\(.)", r"\1", value[1:-1])
-    return value
+    match = _QUOTED.fullmatch(value)
+    return re.sub(r"\\(.)", r"\1", match.group(1)) if match else value
+
+
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
 
 
 def parse_leases(text: str) -> LeasesFile:
     """The last state of every IPv4 address in a dhcpd.leases text."""
     if "\x00" in text:
-        raise LeasesError(1, "binary data (NUL), not a leases file")
+        raise LeasesError(_line(text, text.index("\x00")), "binary data (NUL), not a leases file")
     result = LeasesFile()
-    tokens = _tokens(text)
-    statement: list[str] = []
+    leases = result.leases
     depth = 0
     lease: Lease | None = None
-    lease_depth = 0
-    line = 1
-    for kind, value, line in tokens:
-        if kind == "punct":
-            if value == "{":
-                if depth == 0 and len(statement) == 2 and statement[0].lower() == "lease":
-                    address = statement[1]
-                    try:
-                        ipaddress.IPv4Address(address)
-                    except ValueError:
-                        raise LeasesError(line, f"'{address}' is not an IPv4 address") from None
-                    lease = Lease(address)
-                    lease_depth = 1
-                depth += 1
-                statement = []
-            elif value == "}":
-                if depth == 0:
-                    raise LeasesError(line, "'}' without a block")
-                depth -= 1
-                if lease is not None and depth == 0:
-                    result.leases[lease.address] = lease
-                    result.entries += 1
-                    lease = None
-                statement = []
-            else:  # ';'
-                if lease is not None and depth == lease_depth and statement:
-                    _lease_statement(lease, statement)
-                statement = []
-        else:
-            statement.append(value)
+    position = 0
+    for match in _STATEMENT.finditer(text):
+        if match.start() != position:  # something no statement can hold: an open string
+            break
+        position = match.end()
+        end = match.group("end")
+        body = match.group("text")
+        if end == ";":
+            if lease is not None and depth == 1:
+                head = body.lstrip()
+                if head.startswith("#"):  # a comment after the previous statement
+                    head = _COMMENT.sub(lambda m: m.group(1) or "", head).lstrip()
+                head = head[:4].lower()
+                if head in _WANTED:  # most statements (times, uid) are not needed
+                    words = _words(body)
+                    if words:
+                        _lease_statement(lease, words)
+        elif end == "{":
+            if depth == 0:
+                words = _words(body)
+                if len(words) == 2 and words[0].lower() == "lease":
+                    if not is_ipv4(words[1]):
+                        raise LeasesError(
+                            _line(text, match.start("end")),
+                            f"'{words[1]}' is not an IPv4 address",
+                        )
+                    lease = Lease(words[1])
+            depth += 1
+        else:  # '}'
+            if depth == 0:
+                raise LeasesError(_line(text, match.start("end")), "'}' without a block")
+            depth -= 1
+            if depth == 0 and lease is not None:
+                leases[lease.address] = lease
+                result.entries += 1
+                lease = None
+    rest = text[position:]
+    if rest.strip() and _words(rest):
+        if '"' in rest and _QUOTED.search(rest) is None or rest.count('"') % 2:
+            raise LeasesError(_line(text, position + rest.index('"')), "a string is not closed")
+        raise LeasesError(_line(text, len(text)), "the file ends inside a statement")
     if depth:
-        raise LeasesError(line, "the file ends inside a block (a '}' is missing)")
+        raise LeasesError(_line(text, len(text)), "the file ends inside a block (a '}' is missing)")
     return result
 
 

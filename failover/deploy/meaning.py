@@ -27,6 +27,17 @@ class MeaningChange:
     live: str
     rendered: str
 
+    @property
+    def live_only(self) -> list[str]:
+        """The lines of the server's part that dhcpadmin's lacks (for "differs")."""
+        theirs = self.rendered.splitlines()
+        return [line for line in self.live.splitlines() if line not in theirs]
+
+    @property
+    def rendered_only(self) -> list[str]:
+        ours = self.live.splitlines()
+        return [line for line in self.rendered.splitlines() if line not in ours]
+
 
 def _lines(nodes: list[ast.Node]) -> str:
     """Statements as canonical text, sorted (their order inside a block does not matter)."""

@@ -447,8 +447,13 @@ class PoolBalance:
 class BalanceReport:
     server: DhcpServer
     files: list[SideLeases]
-    pools: list[PoolBalance]
+    pools: list[PoolBalance]  # the pools of this page
     threshold_percent: float
+    page: Any = None  # the Paginator page of failover pools
+
+
+#: Failover pools counted and shown on one page of Pool Balance.
+BALANCE_PAGE = 50
 
 
 def _read_leases(server: DhcpServer, role: str) -> SideLeases:
@@ -524,31 +529,37 @@ def _count(
     return PoolSideCounts(side.server, counts, other, missing, free, backup, lts, thresh, warnings)
 
 
-def pool_balance(server: DhcpServer) -> BalanceReport:
-    """Both servers' leases files counted per failover pool of ``server`` and per side."""
+def pool_balance(server: DhcpServer, *, page: int | str = 1) -> BalanceReport:
+    """Both servers' leases files, counted for one page (``BALANCE_PAGE``) of the failover
+    pools of ``server``, per side. The files are read whole (a pool's leases can be anywhere
+    in them); the queries do not grow with the pools or the leases."""
+    from django.core.paginator import Paginator
+
     from failover.dhcpd.pair import partner_of
 
     threshold = free_warn_percent()
-    pools = list(
-        AddressPool.objects.filter(scope__server=server, failover_peer__isnull=False)
-        .select_related("failover_peer", "scope")
-        .order_by("scope__first_int", "first_int")
+    peers = list(
+        FailoverPeer.objects.filter(server=server, pools__isnull=False).distinct().order_by("name")
     )
-    peers = {pool.failover_peer_id: pool.failover_peer for pool in pools}
     servers: dict[int, tuple[DhcpServer, str]] = {server.pk: (server, "")}
-    for peer in peers.values():
-        assert peer is not None
+    for peer in peers:
         servers[server.pk] = (server, peer.role)
         partner = partner_of(peer)
         if partner is not None and partner.pk not in servers:
             twin = FailoverPeer.objects.filter(server=partner, name=peer.name).first()
             servers[partner.pk] = (partner, twin.role if twin else "")
-    files = [_read_leases(s, role) for s, role in servers.values()]
+    pools = (
+        AddressPool.objects.filter(scope__server=server, failover_peer__isnull=False)
+        .select_related("failover_peer", "scope")
+        .order_by("scope__first_int", "first_int", "pk")
+    )
+    shown = Paginator(pools, BALANCE_PAGE).get_page(page)
+    files = [_read_leases(s, role) for s, role in servers.values()] if peers else []
     balances = []
-    for pool in pools:
+    for pool in shown:
         peer = pool.failover_peer
         assert peer is not None
         misbalance = peer.max_lease_misbalance or 15
         sides = [_count(pool, side, misbalance, threshold) for side in files if side.leases]
         balances.append(PoolBalance(pool, peer, misbalance, sides))
-    return BalanceReport(server, files, balances, threshold)
+    return BalanceReport(server, files, balances, threshold, shown)

@@ -140,12 +140,11 @@ def _load_key(target: SshTarget) -> paramiko.PKey:
                 "The stored private key cannot be decrypted (the encryption key changed): "
                 "enter the key again."
             )
-        errors = []
         for cls in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
             try:
                 return cls.from_private_key(io.StringIO(target.key_secret))
-            except (paramiko.SSHException, ValueError) as exc:
-                errors.append(type(exc).__name__)
+            except (paramiko.SSHException, ValueError):
+                continue
         raise SshError(
             "The stored private key cannot be read (an unencrypted OpenSSH or PEM "
             "Ed25519, ECDSA or RSA key is needed)."
@@ -157,8 +156,12 @@ def _load_key(target: SshTarget) -> paramiko.PKey:
             raise SshError(f"The key file {target.key_path} does not exist.") from None
         except PermissionError:
             raise SshError(f"The key file {target.key_path} cannot be read.") from None
-        except (paramiko.SSHException, ValueError, OSError) as exc:
-            raise SshError(f"The key file {target.key_path} cannot be used: {exc}") from None
+        except (paramiko.SSHException, ValueError, OSError):
+            # no detail from the file: it could be any file of this host
+            raise SshError(
+                f"The key file {target.key_path} cannot be used (an unencrypted OpenSSH or PEM "
+                "Ed25519, ECDSA or RSA private key is needed)."
+            ) from None
     raise SshError("No private key: set a key file or store a key.")
 
 

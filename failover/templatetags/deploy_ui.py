@@ -14,9 +14,7 @@ register = template.Library()
 @register.simple_tag
 def drift_statuses() -> dict[int, dict[str, Any]]:
     """{server id: its drift status, detail and time} for every server with SSH settings."""
-    rows = SshTarget.objects.values(
-        "server_id", "drift_status", "drift_detail", "drift_checked_at"
-    )
+    rows = SshTarget.objects.values("server_id", "drift_status", "drift_detail", "drift_checked_at")
     return {row["server_id"]: dict(row) for row in rows}
 
 

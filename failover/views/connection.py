@@ -143,7 +143,7 @@ def ssh_host_key(request: HttpRequest, pk: int) -> HttpResponse:
 def _deploy_url(server: DhcpServer) -> str | None:
     """The deploy page of the deploy part, when it is installed."""
     try:
-        return reverse("failover:server_deploy", args=[server.pk])
+        return reverse("failover:deploy_server", args=[server.pk])
     except NoReverseMatch:
         return None
 
@@ -189,7 +189,7 @@ def live_config(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def pool_balance(request: HttpRequest, pk: int) -> HttpResponse:
     server = get_object_or_404(DhcpServer, pk=pk)
-    report = deploy_services.pool_balance(server)
+    report = deploy_services.pool_balance(server, page=request.GET.get("page") or 1)
     return render(
         request,
         "failover/balance_server.html",

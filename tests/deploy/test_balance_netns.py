@@ -21,7 +21,9 @@ LEASE_WAIT = 60
 FILE_WAIT = 30
 
 
-def test_pool_balance_shows_a_real_clients_lease_as_active(ssh_pair, editor_client):
+def test_pool_balance_shows_a_real_clients_lease_as_active(
+    ssh_pair, editor_client, django_assert_max_num_queries
+):
     require_binary("dhclient")
     ssh_pair.wait_normal()
     lab = ssh_pair.lab
@@ -85,7 +87,9 @@ def test_pool_balance_shows_a_real_clients_lease_as_active(ssh_pair, editor_clie
     other = next(b for b in report.pools if b is not pool)
     assert all(side.counts["active"] == 0 for side in other.sides)
 
-    html = editor_client.get(reverse("failover:pool_balance", args=[server.pk])).content.decode()
+    with django_assert_max_num_queries(13):  # per relationship, not per pool or lease
+        html = editor_client.get(reverse("failover:pool_balance", args=[server.pk])).content
+    html = html.decode()
     row = html[html.index(f'data-testid="balance-{pool.pool.first_address}-dhcp-a"') :]
     assert re.search(r'data-state="active">1<', row[:2000])
     assert 'data-testid="leases-file-dhcp-b"' in html and "not read" not in html

@@ -30,10 +30,11 @@ def checks_of(html: str) -> dict[str, str]:
     return dict(re.findall(r'data-testid="check-([a-z-]+)" data-state="(\w+)"', html))
 
 
-def test_test_connection_all_green(ssh_pair, admin_client):
-    response = admin_client.post(
-        reverse("failover:ssh_test", args=[ssh_pair.a.pk]), HTTP_HX_REQUEST="true"
-    )
+def test_test_connection_all_green(ssh_pair, admin_client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(9):
+        response = admin_client.post(
+            reverse("failover:ssh_test", args=[ssh_pair.a.pk]), HTTP_HX_REQUEST="true"
+        )
     html = response.content.decode()
     assert response.status_code == 200
     assert checks_of(html) == {
@@ -116,7 +117,9 @@ def test_changed_host_key_refuses_every_operation_until_accepted(ssh_pair, admin
     assert [c.state for c in services.connection_report(server).checks] == ["ok"] * 5
 
 
-def test_drift_a_line_changed_by_hand_shows_and_adopting_imports_it(ssh_pair, admin_client):
+def test_drift_a_line_changed_by_hand_shows_and_adopting_imports_it(
+    ssh_pair, admin_client, django_assert_max_num_queries
+):
     server = ssh_pair.a
     url = reverse("failover:live_config", args=[server.pk])
     html = admin_client.get(url).content.decode()
@@ -126,12 +129,15 @@ def test_drift_a_line_changed_by_hand_shows_and_adopting_imports_it(ssh_pair, ad
     changed = text.replace("default-lease-time 600;", "default-lease-time 900;", 1)
     assert changed != text
     ssh_pair.write("a", changed.encode())
-    html = admin_client.get(url).content.decode()
+    with django_assert_max_num_queries(14):  # the page's cost: not the size of the file
+        html = admin_client.get(url).content.decode()
     assert 'data-testid="live-differs"' in html
     diff = html[html.index('id="live-diff"') :]
     assert re.search(r'class="del">-\s+default-lease-time 900;<', diff), diff[:3000]
     assert re.search(r'class="add">\+\s+default-lease-time 600;<', diff), diff[:3000]
     assert 'data-testid="meaning-subnets"' in html and "10.99.1.0/24" in html
+    assert re.search(r'data-testid="live-only">default-lease-time 900;\n<', html)
+    assert re.search(r'data-testid="rendered-only">default-lease-time 600;\n<', html)
     target = SshTarget.objects.get(server=server)
     assert target.drift_status in ("drift", "never deployed")
     if services.deployed(server) is None:  # no deploy history installed: judged by the text

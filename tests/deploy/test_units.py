@@ -130,7 +130,8 @@ lease 10.0.0.10 {
   binding state free;
 }
 lease 10.0.0.11 {
-  starts epoch 1764565200; # Tue Dec 01 05:00:00 2026
+  starts epoch 1764565200; # Tue Dec 01 05:00:00 2026 } { ;
+  # binding state active;
   binding state backup;
 }
 lease 10.0.0.12 {
@@ -191,6 +192,15 @@ def test_leases_last_entry_wins_and_failover_states_are_read():
 def test_leases_errors_are_messages_with_their_line(text, message):
     with pytest.raises(LeasesError, match=message):
         parse_leases(text)
+
+
+def test_a_generated_journal_reads_back():
+    from bench.leases_bench import STATES, generate
+
+    parsed = parse_leases(generate(600, 3))
+    assert parsed.entries == 1800 and len(parsed.leases) == 600
+    states = list(parsed.states().values())
+    assert {state: states.count(state) for state in STATES} == dict.fromkeys(STATES, 100)
 
 
 def test_an_empty_leases_file():
@@ -339,3 +349,13 @@ def test_the_guard_closes_a_connection_that_does_not_answer():
         with conn.guard(0.2, "Opening SFTP"):
             assert closed.wait(5)  # what paramiko's unbounded wait sees: the transport closes
             raise EOFError
+
+
+def test_a_key_file_that_is_no_key_says_nothing_of_its_content(db, tmp_path):
+    secret = tmp_path / "not-a-key"
+    secret.write_text("root:$6$very-secret-hash:19000:0:99999:7:::\n")
+    server = core.server_create(name="k2", address="198.18.250.2")
+    t = SshTarget.objects.create(server=server, key_path=str(secret))
+    with pytest.raises(ssh.SshError) as info:
+        ssh.connect(t, timeout=1)
+    assert "cannot be used" in str(info.value) and "very-secret" not in str(info.value)

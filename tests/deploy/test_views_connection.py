@@ -182,3 +182,37 @@ def test_server_list_drift_column_costs_one_query(editor_client, db, django_asse
     html = editor_client.get(reverse("failover:server_list")).content.decode()
     assert html.count(">drift</span>") == 2 and html.count(">in sync</span>") == 10
     assert html.count(">no SSH</span>") == 1
+
+
+def test_pool_balance_pages_and_queries_do_not_grow_with_the_pools(
+    editor_client, db, private_key, closed_port
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.dhcpd.conftest import build_pair
+
+    def cost(server, page=1) -> tuple[int, str]:
+        url = reverse("failover:pool_balance", args=[server.pk]) + f"?page={page}"
+        with CaptureQueriesContext(connection) as ctx:
+            response = editor_client.get(url)
+        assert response.status_code == 200
+        return len(ctx.captured_queries), response.content.decode()
+
+    small_a, _ = build_pair(
+        a_address="127.0.0.1", b_address="127.0.0.2", networks=("10.1.0.0/24", "10.2.0.0/24")
+    )
+    for s in (small_a,):
+        SshTarget.objects.create(server=s, port=closed_port, key_secret=private_key)
+    few, html = cost(small_a)
+    assert "Cannot connect to 127.0.0.1" in html and 'data-testid="balance-pages"' not in html
+    for server in list(type(small_a).objects.all()):
+        server.delete()
+    networks = tuple(f"10.{i // 250}.{i % 250}.0/24" for i in range(60))
+    big_a, _ = build_pair(a_address="127.0.0.1", b_address="127.0.0.2", networks=networks)
+    SshTarget.objects.create(server=big_a, port=closed_port, key_secret=private_key)
+    many, html = cost(big_a)
+    assert many == few
+    assert "Failover pools 1–50 of 60" in html and html.count('data-testid="balance-pool-') == 50
+    _, html = cost(big_a, 2)
+    assert "Failover pools 51–60 of 60" in html and html.count('data-testid="balance-pool-') == 10
