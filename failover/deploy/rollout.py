@@ -70,6 +70,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from failover.access import DEPLOY_SERVER
+from failover.crypto import UNREADABLE
 from failover.dhcpd import omapi as dhcpd_omapi
 from failover.dhcpd.check import CheckResult, check_config
 from failover.dhcpd.pair import Finding
@@ -195,6 +196,22 @@ def unified_diff(old: str | None, new: str, *, old_label: str, new_label: str) -
     if len(diff) > MAX_DIFF:
         diff = diff[:MAX_DIFF] + "\n… (diff cut at 2 MiB)\n"
     return diff
+
+
+_SECRET = re.compile(r'^([-+ ]?\s*secret\s+)("[^"\n]*"|[^;\s]+)(\s*;)', re.MULTILINE)
+HIDDEN = '"<secret hidden>"'
+
+
+def hide_secrets(text: str, server: DhcpServer | None = None) -> str:
+    """``text`` (a diff, a command's output) with every ``secret …;`` of a key hidden, and
+    the server's OMAPI secret wherever it appears: the pages show deploys to every user."""
+    if not text:
+        return text
+    text = _SECRET.sub(lambda m: f"{m.group(1)}{HIDDEN}{m.group(3)}", text)
+    secret = server.omapi_key_secret if server is not None else ""
+    if secret and secret != UNREADABLE and len(secret) >= 8:
+        text = text.replace(secret, HIDDEN)
+    return text
 
 
 @dataclass
@@ -369,8 +386,11 @@ def plan_server(
             plan.base_label = "nothing (never deployed)"
     target = _target(server)
     path = target.config_path if target is not None else "dhcpd.conf"
-    plan.diff = unified_diff(
-        base, text, old_label=f"{path} ({plan.base_label})", new_label=f"{path} (new)"
+    plan.diff = hide_secrets(
+        unified_diff(
+            base, text, old_label=f"{path} ({plan.base_label})", new_label=f"{path} (new)"
+        ),
+        server,
     )
     plan.check = check_config(text)
     if with_findings:
@@ -541,6 +561,10 @@ def rollback_start(deployment: Deployment, *, actor: Actor, token: str | None = 
     """Deploy the text of an earlier deployment again, with the same steps."""
     if deployment.status != DeployStatus.SUCCEEDED:
         raise DeployRefused("Only a version that was deployed can be rolled back to.")
+    if deployment.text == UNREADABLE:
+        raise DeployRefused(
+            "This version cannot be decrypted any more (the encryption key changed)."
+        )
     return deploy_start(
         [deployment.server],
         actor=actor,
@@ -648,7 +672,7 @@ class _Runner:
 
     def _finish(self, row: DeployStep, status: str, lines: list[str]) -> None:
         row.status = status
-        row.output = _cut("\n".join(line for line in lines if line))
+        row.output = _cut(hide_secrets("\n".join(line for line in lines if line), self.server))
         row.finished_at = timezone.now()
         row.save(update_fields=["status", "output", "finished_at"])
 
@@ -784,11 +808,14 @@ class _Runner:
                 lines.append(f"{self.config} does not exist yet.")
             old = None if state.previous is None else _decode(state.previous)
             self.dep.previous_sha256 = sha256(state.previous) if state.previous else ""
-            self.dep.diff = unified_diff(
-                old,
-                self.dep.text,
-                old_label=f"{self.config} (live)",
-                new_label=f"{self.config} (new)",
+            self.dep.diff = hide_secrets(
+                unified_diff(
+                    old,
+                    self.dep.text,
+                    old_label=f"{self.config} (live)",
+                    new_label=f"{self.config} (new)",
+                ),
+                self.server,
             )
             self.dep.save(update_fields=["previous_sha256", "diff"])
             if self._omapi_set():
@@ -962,7 +989,7 @@ class _Runner:
         else:
             tail = "ATTENTION: " + " ".join(notes)
         self.dep.failed_step = failure.step
-        self.dep.outcome = _cut(f"{where}\n{tail}")
+        self.dep.outcome = _cut(hide_secrets(f"{where}\n{tail}", self.server))
 
 
 def _show(argv: list[str]) -> str:

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from failover.crypto import EncryptedTextField
+
 __all__ = ["Rollout", "Deployment", "DeployStep", "DeployStatus", "StepStatus"]
 
 
@@ -75,14 +77,19 @@ class Deployment(models.Model):
     status = models.CharField(
         max_length=16, choices=DeployStatus.choices, default=DeployStatus.QUEUED
     )
-    text = models.TextField(help_text="The configuration this deployment puts on the server.")
+    text = EncryptedTextField(
+        help_text="The configuration this deployment puts on the server (encrypted at rest: it "
+        "holds the OMAPI key secret)."
+    )
     text_sha256 = models.CharField(max_length=64)
     rollback_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     config_path = models.CharField(max_length=1024, blank=True)
     previous_sha256 = models.CharField(max_length=64, blank=True)
-    diff = models.TextField(blank=True, help_text="Unified diff from the live file.")
+    diff = models.TextField(
+        blank=True, help_text="Unified diff from the live file (secret lines hidden)."
+    )
     backup_path = models.CharField(max_length=1024, blank=True)
     failed_step = models.CharField(max_length=32, blank=True)
     outcome = models.TextField(blank=True)
