@@ -216,6 +216,14 @@ DHCPADMIN_ENCRYPTION_KEYS = [
 # lives in the same database (SQLite or PostgreSQL) and `manage.py db_worker` runs it.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Deploys (failover/deploy/rollout.py): backups kept per server, bounded waits (seconds).
+# DHCPADMIN_DEPLOY_NORMAL_SECONDS empty: 2 x max-response-delay + 30 of each relationship.
+DHCPADMIN_DEPLOY_BACKUPS = int(os.environ.get("DHCPADMIN_DEPLOY_BACKUPS", "5"))
+DHCPADMIN_DEPLOY_COMMAND_TIMEOUT = float(os.environ.get("DHCPADMIN_DEPLOY_COMMAND_TIMEOUT", "60"))
+DHCPADMIN_DEPLOY_VERIFY_SECONDS = float(os.environ.get("DHCPADMIN_DEPLOY_VERIFY_SECONDS", "20"))
+DHCPADMIN_DEPLOY_NORMAL_SECONDS = os.environ.get("DHCPADMIN_DEPLOY_NORMAL_SECONDS", "")
+DHCPADMIN_DEPLOY_STALE_SECONDS = float(os.environ.get("DHCPADMIN_DEPLOY_STALE_SECONDS", "900"))
+
 # --- Live failover state (issue 10; failover/live/) ------------------------------------------
 # Servers with an OMAPI port AND a key are polled every DHCPADMIN_POLL_SECONDS by the worker
 # (failover/schedule.py); every OMAPI exchange ends after DHCPADMIN_OMAPI_TIMEOUT seconds.
@@ -231,6 +239,7 @@ DHCPADMIN_ALERT_EMAILS = [
 ]
 # /metrics (Prometheus) answers only with "Authorization: Bearer <token>"; empty: 404.
 DHCPADMIN_METRICS_TOKEN = os.environ.get("DHCPADMIN_METRICS_TOKEN", "")
+
 # The running servers over SSH (failover/deploy): the bound of each SSH step in seconds, the
 # largest file read (leases files grow), the free-lease warning of Pool Balance (percent of a
 # pool) and how often the worker checks drift (failover/deploy/tasks.py).

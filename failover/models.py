@@ -1132,6 +1132,7 @@ class ChangeRecord(models.Model):
 
 
 from failover.deploy.models import *  # noqa: E402,F401,F403
+from failover.deploy.rollout_models import *  # noqa: E402,F401,F403
 from failover.kea.models import KeaSettings  # noqa: E402,F401
 from failover.live.models import Alert, PeerState, StateChange  # noqa: E402,F401
 from failover.schedule_models import ScheduleEntry  # noqa: E402,F401

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import config, connection, imports, kea, live, peers, pools, scopes, servers
+from .views import config, connection, deploy, imports, kea, live, peers, pools, scopes, servers
 
 app_name = "failover"
 
@@ -50,6 +50,14 @@ urlpatterns = [
     path("live/relationships/<int:pk>/", live.live_relationship, name="live_relationship"),
     path("live/servers/<int:pk>/", live.live_server, name="live_server"),
     path("peers/<int:pk>/partner-down/", live.live_partner_down, name="live_partner_down"),
+    # Deploy (issue 11): preview and start, progress, history, roll back
+    path("servers/<int:pk>/deploy/", deploy.deploy_server, name="deploy_server"),
+    path("servers/<int:pk>/deploys/", deploy.deploy_history, name="deploy_history"),
+    path("relationships/<int:pk>/deploy/", deploy.deploy_relationship, name="deploy_relationship"),
+    path("deploys/<int:pk>/", deploy.rollout_detail, name="deploy_rollout"),
+    path("deploys/<int:pk>/progress/", deploy.rollout_progress, name="deploy_rollout_progress"),
+    path("deployments/<int:pk>/", deploy.deployment_detail, name="deployment_detail"),
+    path("deployments/<int:pk>/rollback/", deploy.deploy_rollback, name="deploy_rollback"),
     # The running servers (issue 11): SSH, Test Connection, host key, live drift, pool balance
     path("servers/<int:pk>/ssh/", connection.ssh_settings, name="ssh_settings"),
     path("servers/<int:pk>/ssh/test/", connection.ssh_test, name="ssh_test"),
