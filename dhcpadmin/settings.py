@@ -233,6 +233,19 @@ DHCPADMIN_OMAPI_TIMEOUT = float(os.environ.get("DHCPADMIN_OMAPI_TIMEOUT", "5"))
 DHCPADMIN_ALERT_NOT_NORMAL_SECONDS = int(
     os.environ.get("DHCPADMIN_ALERT_NOT_NORMAL_SECONDS", "300")
 )
+# Django's mail settings, from the environment (the alert mails use them). Without
+# EMAIL_HOST, mail goes to the console in DEBUG and to localhost:25 otherwise.
+if os.environ.get("EMAIL_HOST"):
+    EMAIL_HOST = os.environ["EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "dhcpadmin@localhost")
 # Alert mails (through Django's EMAIL_* settings) go to these addresses (comma-separated).
 DHCPADMIN_ALERT_EMAILS = [
     a.strip() for a in os.environ.get("DHCPADMIN_ALERT_EMAILS", "").split(",") if a.strip()
