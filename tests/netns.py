@@ -21,14 +21,21 @@ leaves them)::
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import json
 import os
+import re
 import secrets
 import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from tests.conftest import require, require_binary
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 class Lab:
@@ -114,6 +121,49 @@ class Lab:
         self.ip("-n", ns, "link", "set", "mgmt0", "up")
         self.host_links[side] = ns_addr
         return ns_addr
+
+    def dhclient_lease(
+        self, interface: str = "br0", *, name: str = "client", timeout: float = 60
+    ) -> ipaddress.IPv4Address:
+        """Run a real ``dhclient`` on ``interface`` of ns c (``-1``: one try, bounded by
+        ``timeout``) and return the address it got; its leases file, pid file and log are
+        ``<name>.leases``, ``<name>.pid`` and ``<name>.log`` in the workdir."""
+        leases = self.workdir / f"{name}.leases"
+        cmd = [require_binary("dhclient"), "-d", "-1", "-v", "-sf", "/bin/true"]
+        cmd += ["-lf", str(leases), "-pf", str(self.workdir / f"{name}.pid"), interface]
+        client = self.start("c", cmd, f"{name}.log")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if leases.exists():
+                found = re.findall(r"fixed-address (\d+\.\d+\.\d+\.\d+);", leases.read_text())
+                if found:
+                    return ipaddress.IPv4Address(found[-1])
+            assert client.poll() is None, f"dhclient gave up:\n{log_tail(self, f'{name}.log')}"
+            time.sleep(0.25)
+        raise AssertionError(f"no lease within {timeout} s:\n{log_tail(self, f'{name}.log')}")
+
+    def omapi_state(self, side: str, port: int, peer_name: str) -> dict:
+        """The failover state of the dhcpd in ``side``, read over OMAPI from inside its
+        namespace (``python -m failover.dhcpd.omapi``, no key), or ``{"error": …}``."""
+        result = subprocess.run(
+            self.exec(
+                side,
+                sys.executable,
+                "-m",
+                "failover.dhcpd.omapi",
+                "127.0.0.1",
+                str(port),
+                peer_name,
+            ),
+            capture_output=True,
+            text=True,
+            timeout=15,
+            cwd=REPO,
+        )
+        try:
+            return json.loads(result.stdout)
+        except json.JSONDecodeError:
+            return {"error": result.stdout + result.stderr}
 
     def close(self) -> None:
         for proc, log in reversed(self.procs):

@@ -22,7 +22,6 @@ import shlex
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -255,27 +254,7 @@ class SshPair:
 
     # --- failover state (OMAPI from inside the namespace, as tests/dhcpd/test_pair_netns) ---
     def omapi_state(self, side: str) -> dict:
-        import json
-
-        result = subprocess.run(
-            self.lab.exec(
-                side,
-                sys.executable,
-                "-m",
-                "failover.dhcpd.omapi",
-                "127.0.0.1",
-                str(OMAPI_PORT),
-                PEER_NAME,
-            ),
-            capture_output=True,
-            text=True,
-            timeout=15,
-            cwd=REPO,
-        )
-        try:
-            return json.loads(result.stdout)
-        except json.JSONDecodeError:
-            return {"error": result.stdout + result.stderr}
+        return self.lab.omapi_state(side, OMAPI_PORT, PEER_NAME)
 
     def wait_normal(self, timeout: float = NORMAL_WAIT) -> dict[str, dict]:
         states: dict[str, dict] = {}

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
-import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +18,6 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 
 from tests.conftest import shared_database_url
-from tests.netns import log_tail
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER_TIMEOUT = 600  # a whole rollout, every wait inside it bounded
@@ -104,30 +101,4 @@ def wait_for(predicate, what: str, timeout: float = 60) -> None:
 
 def client_lease(lab, timeout: float = 60) -> ipaddress.IPv4Address:
     """A real dhclient on ns c's bridge; the address it got."""
-    leases = lab.workdir / "client.leases"
-    client = lab.start(
-        "c",
-        [
-            shutil.which("dhclient") or "/usr/sbin/dhclient",
-            "-d",
-            "-1",
-            "-v",
-            "-sf",
-            "/bin/true",
-            "-lf",
-            str(leases),
-            "-pf",
-            str(lab.workdir / "client.pid"),
-            "br0",
-        ],
-        "dhclient.log",
-    )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if leases.exists():
-            found = re.findall(r"fixed-address (\d+\.\d+\.\d+\.\d+);", leases.read_text())
-            if found:
-                return ipaddress.IPv4Address(found[-1])
-        assert client.poll() is None, f"dhclient gave up:\n{log_tail(lab, 'dhclient.log')}"
-        time.sleep(0.5)
-    raise AssertionError(f"no lease within {timeout} s:\n{log_tail(lab, 'dhclient.log')}")
+    return lab.dhclient_lease(timeout=timeout)

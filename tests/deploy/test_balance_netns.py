@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import shutil
 import time
 
 import pytest
@@ -13,7 +12,6 @@ from django.urls import reverse
 
 from failover.deploy import services
 from tests.conftest import require_binary
-from tests.netns import log_tail
 
 pytestmark = [pytest.mark.netns, pytest.mark.dhcpd, pytest.mark.django_db]
 
@@ -27,34 +25,7 @@ def test_pool_balance_shows_a_real_clients_lease_as_active(
     require_binary("dhclient")
     ssh_pair.wait_normal()
     lab = ssh_pair.lab
-    client_leases = lab.workdir / "client.leases"
-    client = lab.start(
-        "c",
-        [
-            shutil.which("dhclient") or "/usr/sbin/dhclient",
-            "-d",
-            "-1",
-            "-v",
-            "-sf",
-            "/bin/true",
-            "-lf",
-            str(client_leases),
-            "-pf",
-            str(lab.workdir / "client.pid"),
-            "br0",
-        ],
-        "dhclient.log",
-    )
-    address = None
-    deadline = time.monotonic() + LEASE_WAIT
-    while time.monotonic() < deadline and address is None:
-        if client_leases.exists():
-            found = re.findall(r"fixed-address (\d+\.\d+\.\d+\.\d+);", client_leases.read_text())
-            address = found[-1] if found else None
-        if address is None:
-            assert client.poll() is None, f"dhclient gave up:\n{log_tail(lab, 'dhclient.log')}"
-            time.sleep(0.5)
-    assert address is not None, log_tail(lab, "dhclient.log")
+    address = str(lab.dhclient_lease(timeout=LEASE_WAIT))
 
     server = ssh_pair.a
     # both files record the binding (the secondary's after the failover update): bounded wait

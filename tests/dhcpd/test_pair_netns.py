@@ -20,11 +20,6 @@ test fails.
 from __future__ import annotations
 
 import ipaddress
-import json
-import re
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -34,7 +29,7 @@ from failover.dhcpd.check import check_config
 from failover.dhcpd.render import render_server
 from tests.conftest import require_binary
 from tests.dhcpd.conftest import build_pair
-from tests.netns import Lab, log_tail, netns_lab
+from tests.netns import log_tail, netns_lab
 
 pytestmark = [pytest.mark.dhcpd, pytest.mark.netns, pytest.mark.django_db]
 
@@ -49,28 +44,6 @@ LEASE_WAIT = 60  # seconds until the client holds a lease
 def lab(tmp_path):
     with netns_lab(tmp_path, ("dhcpd", "dhclient")) as lab:
         yield lab
-
-
-def omapi_state(lab: Lab, side: str) -> dict:
-    result = subprocess.run(
-        lab.exec(
-            side,
-            sys.executable,
-            "-m",
-            "failover.dhcpd.omapi",
-            "127.0.0.1",
-            str(OMAPI_PORT),
-            PEER_NAME,
-        ),
-        capture_output=True,
-        text=True,
-        timeout=15,
-        cwd=REPO,
-    )
-    try:
-        return json.loads(result.stdout)
-    except json.JSONDecodeError:
-        return {"error": result.stdout + result.stderr}
 
 
 def test_pair_reaches_normal_and_serves_a_lease(lab):
@@ -103,7 +76,7 @@ def test_pair_reaches_normal_and_serves_a_lease(lab):
             assert proc.poll() is None, (
                 f"dhcpd {side} exited:\n{log_tail(lab, f'dhcpd-{side}.log')}"
             )
-        states = {side: omapi_state(lab, side) for side in ("a", "b")}
+        states = {side: lab.omapi_state(side, OMAPI_PORT, PEER_NAME) for side in ("a", "b")}
         if all(s.get("local-state-name") == "normal" for s in states.values()):
             break
         time.sleep(1)
@@ -113,32 +86,5 @@ def test_pair_reaches_normal_and_serves_a_lease(lab):
     assert states["a"]["role"] == "primary" and states["b"]["role"] == "secondary"
     assert states["a"]["mclt"] == 60
 
-    client_leases = lab.workdir / "client.leases"
-    client = lab.start(
-        "c",
-        [
-            shutil.which("dhclient") or "/usr/sbin/dhclient",
-            "-d",
-            "-1",
-            "-v",
-            "-sf",
-            "/bin/true",
-            "-lf",
-            str(client_leases),
-            "-pf",
-            str(lab.workdir / "client.pid"),
-            "br0",
-        ],
-        "dhclient.log",
-    )
-    address = None
-    deadline = time.monotonic() + LEASE_WAIT
-    while time.monotonic() < deadline and address is None:
-        if client_leases.exists():
-            found = re.findall(r"fixed-address (\d+\.\d+\.\d+\.\d+);", client_leases.read_text())
-            address = ipaddress.IPv4Address(found[-1]) if found else None
-        if address is None:
-            assert client.poll() is None, f"dhclient gave up:\n{log_tail(lab, 'dhclient.log')}"
-            time.sleep(0.5)
-    assert address is not None, log_tail(lab, "dhclient.log")
+    address = lab.dhclient_lease(timeout=LEASE_WAIT)
     assert pool[0] <= address <= pool[1]

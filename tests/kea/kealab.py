@@ -13,7 +13,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -180,19 +179,10 @@ class KeaPair:
         self.lab.ip("-n", ns, "link", "set", f"cl{n}p", "master", "br0")
         self.lab.ip("-n", ns, "link", "set", f"cl{n}p", "up")
         self.lab.ip("-n", ns, "link", "set", f"cl{n}", "up")
-        leases = self.lab.workdir / f"client{n}.leases"
-        cmd = [require_binary("dhclient"), "-d", "-1", "-v", "-sf", "/bin/true"]
-        cmd += ["-lf", str(leases), "-pf", str(self.lab.workdir / f"client{n}.pid"), f"cl{n}"]
-        client = self.lab.start("c", cmd, f"dhclient{n}.log")
-        deadline = time.monotonic() + LEASE_WAIT
-        while time.monotonic() < deadline:
-            if leases.exists():
-                found = re.findall(r"fixed-address (\d+\.\d+\.\d+\.\d+);", leases.read_text())
-                if found:
-                    return ipaddress.IPv4Address(found[-1])
-            assert client.poll() is None, f"dhclient gave up:\n{self.logs()}"
-            time.sleep(0.25)
-        raise AssertionError(f"no lease within {LEASE_WAIT} s\n{self.logs()}")
+        try:
+            return self.lab.dhclient_lease(f"cl{n}", name=f"client{n}", timeout=LEASE_WAIT)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.logs()}") from None
 
 
 def pool_halves(export: KeaExport) -> dict[str, list[tuple[int, int]]]:
