@@ -122,25 +122,12 @@ def _start(
 def deploy_server(request: HttpRequest, pk: int) -> HttpResponse:
     """Deploy on one server: the preview (GET) and the start (POST)."""
     server = get_object_or_404(DhcpServer, pk=pk)
-    crumbs = [*server_crumbs(server), ("Deploy", None)]
-    error: list[str] = []
-    reason = ""
-    status = 200
-    if request.method == "POST":
-        started, error, reason = _start(request, [server])
-        if started is not None:
-            return redirect("failover:deploy_rollout", pk=started.pk)
-        status = 409
-    plan = rollout.deploy_plan([server])
-    return _preview(
+    return _deploy_page(
         request,
-        plan,
+        [server],
         title=f"Deploy to {server.name}",
         action=reverse("failover:deploy_server", args=[server.pk]),
-        crumbs=crumbs,
-        error=error,
-        reason=reason,
-        status=status,
+        crumbs=[*server_crumbs(server), ("Deploy", None)],
     )
 
 
@@ -153,25 +140,45 @@ def deploy_relationship(request: HttpRequest, pk: int) -> HttpResponse:
         relationship, servers = rollout.relationship_servers(peer)
     except ValidationError:
         raise Http404("This peer declaration is not part of a relationship.") from None
-    crumbs = [
-        ("Failover Relationships", reverse("failover:relationship_list")),
-        (relationship.name, reverse("failover:relationship_detail", args=[peer.pk])),
-        ("Deploy", None),
-    ]
+    return _deploy_page(
+        request,
+        servers,
+        title=f"Deploy failover relationship {relationship.name}",
+        action=reverse("failover:deploy_relationship", args=[peer.pk]),
+        crumbs=[
+            ("Failover Relationships", reverse("failover:relationship_list")),
+            (relationship.name, reverse("failover:relationship_detail", args=[peer.pk])),
+            ("Deploy", None),
+        ],
+        relationship=relationship.name,
+    )
+
+
+def _deploy_page(
+    request: HttpRequest,
+    servers: list[DhcpServer],
+    *,
+    title: str,
+    action: str,
+    crumbs: list[tuple[str, str | None]],
+    relationship: str = "",
+) -> HttpResponse:
+    """The preview of a deploy of ``servers`` (GET), or its start (POST: the rollout's
+    page, or the preview again with why it was refused)."""
     error: list[str] = []
     reason = ""
     status = 200
     if request.method == "POST":
-        started, error, reason = _start(request, servers, relationship=relationship.name)
+        started, error, reason = _start(request, servers, relationship=relationship)
         if started is not None:
             return redirect("failover:deploy_rollout", pk=started.pk)
         status = 409
-    plan = rollout.deploy_plan(servers, relationship=relationship.name)
+    plan = rollout.deploy_plan(servers, relationship=relationship)
     return _preview(
         request,
         plan,
-        title=f"Deploy failover relationship {relationship.name}",
-        action=reverse("failover:deploy_relationship", args=[peer.pk]),
+        title=title,
+        action=action,
         crumbs=crumbs,
         error=error,
         reason=reason,
