@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from . import services
-from .forms import PEER_ADVANCED_FIELDS
+from .forms import PEER_ADVANCED_FIELDS, SERVER_FORM_FIELDS
 from .live.secrets import OmapiKeyFormMixin
 from .models import AddressPool, ChangeRecord, DhcpServer, FailoverPeer, Scope
 from .selectors import count_of
@@ -135,15 +135,7 @@ class DhcpServerAdminForm(OmapiKeyFormMixin, forms.ModelForm):
 
     class Meta:
         model = DhcpServer
-        fields = [
-            "name",
-            "address",
-            "description",
-            "omapi_port",
-            "omapi_host",
-            "omapi_key_name",
-            "omapi_key_secret",
-        ]
+        fields = SERVER_FORM_FIELDS
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

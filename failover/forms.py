@@ -29,20 +29,24 @@ def instance_values(form: forms.ModelForm) -> dict[str, Any]:
     return {name: getattr(form.instance, name) for name in form._meta.fields or ()}
 
 
+#: The fields of a server that its dialog and the admin edit (the rest is the importer's).
+SERVER_FORM_FIELDS = [
+    "name",
+    "address",
+    "description",
+    "omapi_port",
+    "omapi_host",
+    "omapi_key_name",
+    "omapi_key_secret",
+]
+
+
 class ServerForm(OmapiKeyFormMixin, forms.ModelForm):
     """The OMAPI key secret is write-only (failover/live/secrets.py)."""
 
     class Meta:
         model = DhcpServer
-        fields = [
-            "name",
-            "address",
-            "description",
-            "omapi_port",
-            "omapi_host",
-            "omapi_key_name",
-            "omapi_key_secret",
-        ]
+        fields = SERVER_FORM_FIELDS
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, **kwargs: Any):

@@ -47,7 +47,22 @@ def _colour(status: str, local: int | None, partner: int | None) -> str:
     return "amber"
 
 
-class PeerState(models.Model):
+class _StateNames:
+    """The names of the dhcpd state numbers a reading or a history row holds."""
+
+    local_state: int | None
+    partner_state: int | None
+
+    @property
+    def local_state_name(self) -> str:
+        return state_name(self.local_state)
+
+    @property
+    def partner_state_name(self) -> str:
+        return state_name(self.partner_state)
+
+
+class PeerState(_StateNames, models.Model):
     """The latest reading of one failover peer declaration on its server."""
 
     peer = models.OneToOneField(
@@ -78,14 +93,6 @@ class PeerState(models.Model):
         return f"{self.peer_id}: {self.status} {self.local_state_name}/{self.partner_state_name}"
 
     @property
-    def local_state_name(self) -> str:
-        return state_name(self.local_state)
-
-    @property
-    def partner_state_name(self) -> str:
-        return state_name(self.partner_state)
-
-    @property
     def colour(self) -> str:
         """green: both normal; amber: communications-interrupted or recover*; red:
         partner-down, potential-conflict or no answer (issue 10)."""
@@ -96,7 +103,7 @@ class PeerState(models.Model):
         return max(0, int((timezone.now() - self.since).total_seconds()))
 
 
-class StateChange(models.Model):
+class StateChange(_StateNames, models.Model):
     """One change of a peer's status or states (history; a row per change only)."""
 
     peer = models.ForeignKey(
@@ -120,14 +127,6 @@ class StateChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status} {self.local_state_name}"
-
-    @property
-    def local_state_name(self) -> str:
-        return state_name(self.local_state)
-
-    @property
-    def partner_state_name(self) -> str:
-        return state_name(self.partner_state)
 
     @property
     def previous_local_state_name(self) -> str:
