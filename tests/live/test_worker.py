@@ -9,6 +9,7 @@ import socket
 import time
 
 import pytest
+from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from failover import services
@@ -71,6 +72,12 @@ def test_two_workers_never_poll_one_server_twice_at_once(background, silent_port
             workers.update(run.worker_ids)
         state = PeerState.objects.get(peer__server=server)
         assert state.status == Status.TIMEOUT, state.detail
-    assert len(workers) == 2, ("both workers took polls", workers)
+    if connection.vendor == "postgresql":
+        # Both took polls (SKIP LOCKED hands each its own). On SQLite a claim takes the
+        # database's write lock, and one worker may win every time: the overlap check above
+        # is what holds on both.
+        assert len(workers) == 2, ("both workers took polls", workers)
+    else:
+        assert 1 <= len(workers) <= 2, workers
     assert _poll_results(keyless) == []
     assert not PeerState.objects.filter(peer__server=keyless).exists()
