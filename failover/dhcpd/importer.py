@@ -93,9 +93,11 @@ import hashlib
 import ipaddress
 import json
 import re
+from array import array
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, Subquery
@@ -1008,11 +1010,34 @@ class KeptVerbatim:
 
 
 @dataclass
+class DeletedRows:
+    """Stored objects of one kind that the plan deletes, kept as rows: a :class:`Change` is
+    made only for one that is shown (a file that drops 10,000 scopes of a server lists the
+    first few hundred; the counts and the fingerprint take all of them)."""
+
+    kind: str
+    pks: list[int]
+    labels: list[str]
+    summary: Callable[[int], str]  # index -> the summary of that object
+
+    def __len__(self) -> int:
+        return len(self.pks)
+
+    def change(self, index: int) -> Change:
+        return Change("delete", self.kind, self.labels[index], [], self.summary(index))
+
+    def changes(self, limit: int | None = None) -> list[Change]:
+        n = len(self.pks) if limit is None else min(limit, len(self.pks))
+        return [self.change(i) for i in range(n)]
+
+
+@dataclass
 class ImportPlan:
     server: DhcpServer
     filename: str
     desired: Desired
-    changes: list[Change] = field(default_factory=list)
+    # The changes in order: one Change each, or the stored rows of a bulk deletion.
+    parts: list[Change | DeletedRows] = field(default_factory=list)
     kept: list[KeptVerbatim] = field(default_factory=list)
     relationships: list = field(default_factory=list)  # failover.dhcpd.pair.Relationship
     _fingerprint: str = field(default="", repr=False)
@@ -1026,14 +1051,14 @@ class ImportPlan:
     groups_delete: list[ScopeGroup] = field(default_factory=list)
     scopes_create: list[Scope] = field(default_factory=list)
     scopes_update: list[Scope] = field(default_factory=list)
-    scopes_delete: list[Gone] = field(default_factory=list)
+    scopes_delete: list[int] = field(default_factory=list)  # primary keys
     pools_create: list[AddressPool] = field(default_factory=list)
     pools_update: list[AddressPool] = field(default_factory=list)
-    pools_delete: list[Gone] = field(default_factory=list)
+    pools_delete: list[int] = field(default_factory=list)  # primary keys
 
     @property
     def is_empty(self) -> bool:
-        return not self.changes
+        return not self.parts
 
     @property
     def fingerprint(self) -> str:
@@ -1042,8 +1067,42 @@ class ImportPlan:
             self._fingerprint = _fingerprint(self)
         return self._fingerprint
 
+    @property
+    def changes(self) -> list[Change]:
+        """Every change, in order (a Change object for each deleted row too: for what
+        lists them all; the pages use :meth:`first` and :meth:`count`)."""
+        out: list[Change] = []
+        for part in self.parts:
+            if isinstance(part, DeletedRows):
+                out += part.changes()
+            else:
+                out.append(part)
+        return out
+
+    def count(self, action: str) -> int:
+        """How many objects the plan creates, changes or deletes (``action``)."""
+        return sum(
+            (len(part) if action == "delete" else 0)
+            if isinstance(part, DeletedRows)
+            else part.action == action
+            for part in self.parts
+        )
+
+    def first(self, action: str, limit: int | None) -> list[Change]:
+        """The first ``limit`` (all with None) changes of ``action``, in order."""
+        out: list[Change] = []
+        for part in self.parts:
+            if limit is not None and len(out) >= limit:
+                break
+            if isinstance(part, DeletedRows):
+                if action == "delete":
+                    out += part.changes(None if limit is None else limit - len(out))
+            elif part.action == action:
+                out.append(part)
+        return out
+
     def _of(self, action: str) -> list[Change]:
-        return [c for c in self.changes if c.action == action]
+        return self.first(action, None)
 
     @property
     def created(self) -> list[Change]:
@@ -1073,9 +1132,9 @@ class ImportPlan:
 
     def counts(self) -> dict[str, int]:
         return {
-            "created": len(self.created),
-            "changed": len(self.changed),
-            "deleted": len(self.deleted),
+            "created": self.count("create"),
+            "changed": self.count("change"),
+            "deleted": self.count("delete"),
             "kept": sum(len(k.statements) - k.comments_only for k in self.kept),
         }
 
@@ -1197,7 +1256,7 @@ class _Planner:
             self.invalid(loc, what, exc, type(obj))
 
     def change(self, action: str, kind: str, label: str, fields=(), summary: str = "") -> None:
-        self.plan.changes.append(Change(action, kind, label, list(fields), summary))
+        self.plan.parts.append(Change(action, kind, label, list(fields), summary))
 
     # ----------------------------------------------------------------- run
 
@@ -1398,10 +1457,16 @@ class _Planner:
             self.error(state.loc, message)
         gone = [row for row in rows if row[1] not in out]
         gone.sort(key=lambda row: row[2] if row[2] is not None else _net_key(row[1]))
-        for row in gone:
-            self.plan.scopes_delete.append(Gone(row[0]))
-            options = dict(zip(SCOPE_OPTION_FIELDS, row[3:], strict=True))
-            self.change("delete", "scope", row[1], summary=_options_summary(options))
+        if gone:
+            self.plan.scopes_delete = [row[0] for row in gone]
+
+            def summary(index: int) -> str:
+                options = dict(zip(SCOPE_OPTION_FIELDS, gone[index][3:], strict=True))
+                return _options_summary(options)
+
+            self.plan.parts.append(
+                DeletedRows("scope", self.plan.scopes_delete, [row[1] for row in gone], summary)
+            )
         return out
 
     def pools_part(
@@ -1505,11 +1570,17 @@ class _Planner:
                 f"range {state.first_address} {state.last_address} overlaps range "
                 f"{other.first_address} {other.last_address} (line {other.loc[1]})",
             )
-        for pk, first, last, scope_id in rows:
-            if pk not in kept:
-                self.plan.pools_delete.append(Gone(pk))
-                summary = f"in {network_of.get(scope_id, '')}"
-                self.change("delete", "address pool", f"{first}-{last}", summary=summary)
+        gone = [row for row in rows if row[0] not in kept]
+        if gone:
+            self.plan.pools_delete = [row[0] for row in gone]
+            labels = [f"{first}-{last}" for _, first, last, _ in gone]
+
+            def summary(index: int) -> str:
+                return f"in {network_of.get(gone[index][3], '')}"
+
+            self.plan.parts.append(
+                DeletedRows("address pool", self.plan.pools_delete, labels, summary)
+            )
 
     def kept_part(self) -> None:
         kept = self.plan.kept
@@ -1649,12 +1720,6 @@ def _options_summary(options: dict[str, Any]) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in options.items() if v)
 
 
-class Gone(NamedTuple):
-    """A stored object the plan deletes: its id is all that applying needs."""
-
-    pk: int
-
-
 def _instances(model, queryset, ids: list[int]) -> list:
     """The model instances of ``ids`` (of ``queryset``), in chunks that every database's
     parameter limit takes; the whole queryset when it is most of it anyway."""
@@ -1680,13 +1745,21 @@ def _fingerprint(plan: ImportPlan) -> str:
     """Ties a preview to what applying it does: the changes against the stored data and
     the desired state itself. Applying checks it again inside the transaction."""
     digest = hashlib.sha256()
-    # One JSON text of all changes (one call: a file that deletes 10,000 scopes has 20,000).
-    changes = [
-        (c.action, c.kind, c.label, [(f.field, repr(f.old), repr(f.new)) for f in c.fields])
-        if c.fields
-        else (c.action, c.kind, c.label)
-        for c in plan.changes
-    ]
+    # One JSON text of the single changes; a bulk deletion by its ids and labels (a file
+    # that deletes 10,000 scopes has 20,000 deletions: no object or tuple per row).
+    changes: list = []
+    for part in plan.parts:
+        if isinstance(part, DeletedRows):
+            changes.append(("delete", part.kind, len(part)))
+            digest.update(array("q", part.pks).tobytes())
+            digest.update("\n".join(part.labels).encode())
+            continue
+        c = part
+        changes.append(
+            (c.action, c.kind, c.label, [(f.field, repr(f.old), repr(f.new)) for f in c.fields])
+            if c.fields
+            else (c.action, c.kind, c.label)
+        )
     digest.update(json.dumps(changes, default=repr).encode())
     digest.update(_desired_digest(plan.desired).encode())
     return digest.hexdigest()
@@ -1854,11 +1927,11 @@ def plan_lines(plan: ImportPlan, limit: int | None = 50) -> list[str]:
         ("Change", "change", "~"),
         ("Delete", "delete", "-"),
     ):
-        items = [c for c in plan.changes if c.action == action]
-        if not items:
+        count = plan.count(action)
+        if not count:
             continue
-        out.append(f"{title} ({len(items)}):")
-        for change in items if limit is None else items[:limit]:
+        out.append(f"{title} ({count}):")
+        for change in plan.first(action, limit):
             head = f"  {mark} {change.kind} {change.label}"
             out.append(head + (f" ({change.summary})" if change.summary else ""))
             for fc in change.fields:
@@ -1871,8 +1944,8 @@ def plan_lines(plan: ImportPlan, limit: int | None = 50) -> list[str]:
                         out.append("        (the same statements, in another order)")
                 else:
                     out.append(f"      {fc.label}: {_value_text(fc.old)} -> {_value_text(fc.new)}")
-        if limit is not None and len(items) > limit:
-            out.append(f"  ... and {len(items) - limit} more (-v 2 lists them all)")
+        if limit is not None and count > limit:
+            out.append(f"  ... and {count - limit} more (-v 2 lists them all)")
     if plan.kept:
         total = plan.counts()["kept"]
         out.append(f"Kept verbatim ({total} statement(s) the model has no field for):")

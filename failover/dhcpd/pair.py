@@ -28,10 +28,11 @@ instances. ``relationships(server=S)`` reads only S and its partners,
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.db.models import Q, Subquery
@@ -109,41 +110,136 @@ class RelationshipScope:
         return scope.name if scope else ""
 
 
-@dataclass
 class Relationship:
-    name: str
-    primary_server: DhcpServer | None
-    primary_peer: FailoverPeer | None
-    secondary_server: DhcpServer | None
-    secondary_peer: FailoverPeer | None
-    scopes: list[RelationshipScope] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    """One failover relationship: its two sides (fixed when it is made), the findings of
+    the relationship itself, and the comparison of its scopes.
 
-    @property
-    def ok(self) -> bool:
-        return not self.findings
+    The scopes are compared in bulk (sets of networks): the numbers
+    (:attr:`scope_count`, :attr:`not_finalized_count`, :attr:`scope_finding_count`) and the
+    first findings of single scopes (:attr:`first_scope_findings`) cost no object per scope;
+    :attr:`scopes` and :attr:`findings` make one object per scope and per finding when first
+    read."""
+
+    FIRST = 5  # findings of single scopes that the pages name; the rest are counted
+
+    def __init__(
+        self,
+        name: str,
+        primary_server: DhcpServer | None,
+        primary_peer: FailoverPeer | None,
+        secondary_server: DhcpServer | None,
+        secondary_peer: FailoverPeer | None,
+    ) -> None:
+        self.name = name
+        self.primary_server = primary_server
+        self.primary_peer = primary_peer
+        self.secondary_server = secondary_server
+        self.secondary_peer = secondary_peer
+        self.server_ids: tuple[int, ...] = tuple(s.pk for s in self.servers)
+        #: The findings of the relationship itself (roles, addresses, statements, a peer
+        #: no pool refers to), in the order the check makes them.
+        self.other_findings: list[Finding] = []
+        self._table: _ScopeTable | None = None
+        self._scopes: list[RelationshipScope] | None = None
+        self._scope_findings: list[Finding] | None = None
+        self._first: list[Finding] | None = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Relationship):
+            return NotImplemented
+        return (
+            self.name == other.name
+            and self.primary_server == other.primary_server
+            and self.primary_peer == other.primary_peer
+            and self.secondary_server == other.secondary_server
+            and self.secondary_peer == other.secondary_peer
+            and self.scopes == other.scopes
+            and self.findings == other.findings
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Relationship({self.name!r}, primary={self.primary_server}, "
+            f"secondary={self.secondary_server}, scopes={self.scope_count}, "
+            f"findings={self.finding_count})"
+        )
 
     @property
     def servers(self) -> list[DhcpServer]:
         return [s for s in (self.primary_server, self.secondary_server) if s is not None]
 
     @property
-    def server_ids(self) -> tuple[int, ...]:
-        return tuple(s.pk for s in self.servers)
+    def managed(self) -> bool:
+        """Both servers are in dhcpadmin (only then are the scopes compared)."""
+        return self.primary_server is not None and self.secondary_server is not None
+
+    # --- the numbers and the first findings (no object per scope) ---
+
+    @property
+    def scope_count(self) -> int:
+        return len(self._table.networks) if self._table else 0
+
+    @property
+    def not_finalized_count(self) -> int:
+        return len(self._table.flagged) if self._table else 0
+
+    @property
+    def scope_finding_count(self) -> int:
+        """How many findings of single networks (not finalized, pools differ)."""
+        return self.not_finalized_count if self.managed else 0
+
+    @property
+    def finding_count(self) -> int:
+        return len(self.other_findings) + self.scope_finding_count
+
+    @property
+    def ok(self) -> bool:
+        return not self.finding_count
+
+    @property
+    def first_scope_findings(self) -> list[Finding]:
+        """The first :attr:`FIRST` findings of single networks, in numeric order."""
+        if self._scope_findings is not None:
+            return self._scope_findings[: self.FIRST]
+        if self._first is None:
+            self._first = (
+                self._table.findings(self, self._table.first_flagged(self.FIRST))
+                if self._table is not None and self.managed
+                else []
+            )
+        return self._first
+
+    @property
+    def more_scope_findings(self) -> int:
+        return self.scope_finding_count - len(self.first_scope_findings)
+
+    # --- every scope and finding (one object each, made when first read) ---
+
+    @property
+    def scopes(self) -> list[RelationshipScope]:
+        if self._scopes is None:
+            self._scopes = self._table.scopes() if self._table else []
+        return self._scopes
+
+    @property
+    def scope_findings(self) -> list[Finding]:
+        """The findings of single networks (not finalized, pools differ), in numeric order."""
+        if self._scope_findings is None:
+            if self._table is None or not self.managed:
+                self._scope_findings = []
+            else:
+                self._scope_findings = self._table.findings(self, self._table.ordered_flagged())
+        return self._scope_findings
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [*self.other_findings, *self.scope_findings]
 
     @property
     def not_finalized(self) -> list[RelationshipScope]:
         return [rs for rs in self.scopes if not rs.finalized]
-
-    @property
-    def scope_findings(self) -> list[Finding]:
-        """The findings of single networks (not finalized, pools differ)."""
-        return [f for f in self.findings if f.network]
-
-    @property
-    def other_findings(self) -> list[Finding]:
-        """The findings of the relationship itself (roles, addresses, statements, …)."""
-        return [f for f in self.findings if not f.network]
 
     def involves(self, server: DhcpServer) -> bool:
         return server.pk in self.server_ids
@@ -300,7 +396,9 @@ def build(
         if peer.server_id in server_by_id:
             peer.server = server_by_id[peer.server_id]
     scope_by_id = {s.pk: s for s in scopes}
-    scope_by_key = {(s.server_id, s.network): s for s in scopes}
+    networks_of: dict[int, dict[str, ScopeLike]] = defaultdict(dict)  # server -> its scopes
+    for s in scopes:
+        networks_of[s.server_id][s.network] = s
     pools_of: dict[int, list[PoolLike]] = defaultdict(list)
     for pool in pools:
         if pool.failover_peer_id is not None:  # the loaders read failover pools only
@@ -326,9 +424,9 @@ def build(
             if other is not None:
                 taken.add(other.pk)
         rel = _orient(peer, partner, other)
-        rel.findings = _check(rel, peer, partner, other, renamed, index)
-        rel.scopes = _scopes(rel, pools_of, scope_by_id, scope_by_key)
-        rel.findings += _scope_findings(rel)
+        rel.other_findings = _check(rel, peer, partner, other, renamed, index)
+        rel._table = _ScopeTable(rel, pools_of, scope_by_id, networks_of)
+        rel.other_findings += _unreferenced(rel, rel._table)
         result.append(rel)
     result.sort(key=lambda r: (r.name, r.primary_server.name if r.primary_server else ""))
     return result
@@ -455,37 +553,127 @@ def _by_scope(pools: list[PoolLike]) -> dict[int, frozenset[tuple[str, str]]]:
     return {scope_id: frozenset(ranges) for scope_id, ranges in grouped.items()}
 
 
-def _scopes(
-    rel: Relationship,
-    pools_of: dict[int, list[PoolLike]],
-    scope_by_id: dict[int, ScopeLike],
-    scope_by_key: dict[tuple[int, str], ScopeLike],
-) -> list[RelationshipScope]:
-    primary_pools = pools_of.get(rel.primary_peer.pk, []) if rel.primary_peer else []
-    secondary_pools = pools_of.get(rel.secondary_peer.pk, []) if rel.secondary_peer else []
-    primary_ranges, secondary_ranges = _by_scope(primary_pools), _by_scope(secondary_pools)
-    networks = {
-        scope_by_id[scope_id].network: scope_by_id[scope_id].first_int
-        for scope_id in (*primary_ranges, *secondary_ranges)
-        if scope_id in scope_by_id
-    }
-    none: frozenset[tuple[str, str]] = frozenset()
-    out = []
-    for network in sorted(networks, key=lambda n: (_network_key(n, networks[n]), n)):
-        p_scope = scope_by_key.get((rel.primary_server.pk, network)) if rel.primary_server else None
-        s_scope = (
-            scope_by_key.get((rel.secondary_server.pk, network)) if rel.secondary_server else None
+_NONE: frozenset[tuple[str, str]] = frozenset()
+
+
+class _ScopeTable:
+    """The scopes of one relationship compared as sets of networks.
+
+    The networks of the relationship are those of the scopes that hold a failover pool of
+    either peer. A network is finalized when both servers have a scope of it and the
+    failover pools (of each side's peer) of the two are the same ranges. The flagged
+    networks (not finalized) are found with set operations; objects per network
+    (:class:`RelationshipScope`, :class:`Finding`) are made only for those asked for."""
+
+    def __init__(
+        self,
+        rel: Relationship,
+        pools_of: dict[int, list[PoolLike]],
+        scope_by_id: dict[int, ScopeLike],
+        networks_of: dict[int, dict[str, ScopeLike]],
+    ) -> None:
+        empty: dict[str, ScopeLike] = {}
+        p_id = rel.primary_server.pk if rel.primary_server else None
+        s_id = rel.secondary_server.pk if rel.secondary_server else None
+        self.p_scopes = networks_of.get(p_id, empty) if p_id is not None else empty
+        self.s_scopes = networks_of.get(s_id, empty) if s_id is not None else empty
+        networks: dict[str, int | None] = {}  # network -> first_int (for the order)
+        # network -> the failover ranges of the side's scope of that network
+        self.p_ranges: dict[str, frozenset[tuple[str, str]]] = {}
+        self.s_ranges: dict[str, frozenset[tuple[str, str]]] = {}
+        for peer, server_id, ranges in (
+            (rel.primary_peer, p_id, self.p_ranges),
+            (rel.secondary_peer, s_id, self.s_ranges),
+        ):
+            if peer is None:
+                continue
+            for scope_id, found in _by_scope(pools_of.get(peer.pk, [])).items():
+                scope = scope_by_id.get(scope_id)
+                if scope is None:
+                    continue
+                networks[scope.network] = scope.first_int
+                if scope.server_id == server_id:
+                    ranges[scope.network] = found
+        self.networks = networks
+        names = networks.keys()
+        missing = (names - self.p_scopes.keys()) | (names - self.s_scopes.keys())
+        both = names - missing
+        p_ranges, s_ranges = self.p_ranges, self.s_ranges
+        differ = {n for n in both if p_ranges.get(n, _NONE) != s_ranges.get(n, _NONE)}
+        self.flagged: set[str] = missing | differ
+
+    def _keyed(self, networks: Iterable[str]) -> list[tuple[int, str]]:
+        first_int = self.networks
+        return [
+            (i if (i := first_int[n]) is not None else _network_key(n, None), n) for n in networks
+        ]
+
+    def ordered(self) -> list[str]:
+        return [n for _, n in sorted(self._keyed(self.networks))]
+
+    def ordered_flagged(self) -> list[str]:
+        return [n for _, n in sorted(self._keyed(self.flagged))]
+
+    def first_flagged(self, n: int) -> list[str]:
+        return [network for _, network in heapq.nsmallest(n, self._keyed(self.flagged))]
+
+    def scope(self, network: str) -> RelationshipScope:
+        p_scope, s_scope = self.p_scopes.get(network), self.s_scopes.get(network)
+        return RelationshipScope(
+            network=network,
+            primary_scope=p_scope,
+            secondary_scope=s_scope,
+            primary_ranges=self.p_ranges.get(network, _NONE) if p_scope else _NONE,
+            secondary_ranges=self.s_ranges.get(network, _NONE) if s_scope else _NONE,
         )
-        out.append(
-            RelationshipScope(
-                network=network,
-                primary_scope=p_scope,
-                secondary_scope=s_scope,
-                primary_ranges=primary_ranges.get(p_scope.pk, none) if p_scope else none,
-                secondary_ranges=secondary_ranges.get(s_scope.pk, none) if s_scope else none,
+
+    def scopes(self) -> list[RelationshipScope]:
+        return [self.scope(network) for network in self.ordered()]
+
+    def findings(self, rel: Relationship, networks: Iterable[str]) -> list[Finding]:
+        """The findings of the flagged ``networks`` (both servers managed)."""
+        found = []
+        for network in networks:
+            rs = self.scope(network)
+            missing_on = (
+                rel.secondary_server
+                if rs.secondary_scope is None
+                else rel.primary_server
+                if rs.primary_scope is None
+                else None
             )
-        )
-    return out
+            source = rs.source
+            if missing_on is not None:
+                found.append(
+                    Finding(
+                        WARNING,
+                        rel.name,
+                        f"Scope {network} is not on {missing_on} yet (not finalized): "
+                        "migrate the scope to the failover peer.",
+                        "not_finalized",
+                        rel.server_ids,
+                        network,
+                        source.pk if source else None,
+                    )
+                )
+            else:
+                found.append(
+                    Finding(
+                        ERROR,
+                        rel.name,
+                        f"The failover pools of {network} differ: only on "
+                        f"{rel.primary_server}: "
+                        f"{_fmt(rs.primary_ranges - rs.secondary_ranges)}; only on "
+                        f"{rel.secondary_server}: "
+                        f"{_fmt(rs.secondary_ranges - rs.primary_ranges)}. "
+                        "Migrate the scope to the failover peer to make them identical.",
+                        "pools_differ",
+                        rel.server_ids,
+                        network,
+                        source.pk if source else None,
+                    )
+                )
+        return found
 
 
 def _network_key(network: str, first_int: int | None) -> int:
@@ -499,16 +687,14 @@ def _fmt(ranges: Iterable[tuple[str, str]]) -> str:
     return ", ".join(f"{a}-{b}" for a, b in ordered) or "none"
 
 
-def _scope_findings(rel: Relationship) -> list[Finding]:
+def _unreferenced(rel: Relationship, table: _ScopeTable) -> list[Finding]:
+    """A peer of the relationship that no pool of its server refers to."""
     found = []
-    for peer, server in (
-        (rel.primary_peer, rel.primary_server),
-        (rel.secondary_peer, rel.secondary_server),
+    for peer, server, ranges in (
+        (rel.primary_peer, rel.primary_server, table.p_ranges),
+        (rel.secondary_peer, rel.secondary_server, table.s_ranges),
     ):
-        if peer is not None and not any(
-            (rs.primary_ranges if peer is rel.primary_peer else rs.secondary_ranges)
-            for rs in rel.scopes
-        ):
+        if peer is not None and not any(ranges.values()):
             found.append(
                 Finding(
                     ERROR,
@@ -517,44 +703,6 @@ def _scope_findings(rel: Relationship) -> list[Finding]:
                     "dhcpd refuses to start with it (it is left out of the rendered file).",
                     "unreferenced",
                     rel.server_ids,
-                )
-            )
-    if rel.primary_server is None or rel.secondary_server is None:
-        return found  # the partner is not managed here: nothing to compare with
-    for rs in rel.scopes:
-        missing_on = (
-            rel.secondary_server
-            if rs.secondary_scope is None
-            else rel.primary_server
-            if rs.primary_scope is None
-            else None
-        )
-        if missing_on is not None:
-            found.append(
-                Finding(
-                    WARNING,
-                    rel.name,
-                    f"Scope {rs.network} is not on {missing_on} yet (not finalized): "
-                    "migrate the scope to the failover peer.",
-                    "not_finalized",
-                    rel.server_ids,
-                    rs.network,
-                    rs.source.pk if rs.source else None,
-                )
-            )
-        elif rs.primary_ranges != rs.secondary_ranges:
-            found.append(
-                Finding(
-                    ERROR,
-                    rel.name,
-                    f"The failover pools of {rs.network} differ: only on {rel.primary_server}: "
-                    f"{_fmt(rs.primary_ranges - rs.secondary_ranges)}; only on "
-                    f"{rel.secondary_server}: {_fmt(rs.secondary_ranges - rs.primary_ranges)}. "
-                    "Migrate the scope to the failover peer to make them identical.",
-                    "pools_differ",
-                    rel.server_ids,
-                    rs.network,
-                    rs.source.pk if rs.source else None,
                 )
             )
     return found

@@ -285,11 +285,11 @@ def _import_apply(plan: Any) -> None:
         AddressPool.objects.bulk_update(
             plan.pools_update, _POOL_WRITE_FIELDS, batch_size=IMPORT_BATCH
         )
-    for model, objects in (
-        (AddressPool, plan.pools_delete),
+    for model, pks in (
+        (AddressPool, plan.pools_delete),  # primary keys (the plan read them as rows)
         (Scope, plan.scopes_delete),
-        (FailoverPeer, plan.peers_delete),
-        (ScopeGroup, plan.groups_delete),
+        (FailoverPeer, [peer.pk for peer in plan.peers_delete]),
+        (ScopeGroup, [group.pk for group in plan.groups_delete]),
     ):
-        for chunk in _chunks([obj.pk for obj in objects]):
+        for chunk in _chunks(pks):
             model.objects.filter(pk__in=chunk).delete()

@@ -145,9 +145,9 @@ def _sections(plan: ImportPlan) -> list[dict[str, Any]]:
         ("Change", "change", "warning"),
         ("Delete", "delete", "danger"),
     ):
-        changes = [c for c in plan.changes if c.action == action]
+        count = plan.count(action)
         items = []
-        for change in changes[:PREVIEW_LIMIT]:
+        for change in plan.first(action, PREVIEW_LIMIT):
             fields = []
             for fc in change.fields:
                 if isinstance(fc.old, list) or isinstance(fc.new, list):
@@ -163,9 +163,9 @@ def _sections(plan: ImportPlan) -> list[dict[str, Any]]:
                 "title": title,
                 "action": action,
                 "css": css,
-                "count": len(changes),
+                "count": count,
                 "items": items,
-                "more": max(len(changes) - PREVIEW_LIMIT, 0),
+                "more": max(count - PREVIEW_LIMIT, 0),
             }
         )
     return sections
