@@ -1018,17 +1018,18 @@ class DeletedRows:
     kind: str
     pks: list[int]
     labels: list[str]
-    summary: Callable[[int], str]  # index -> the summary of that object
+    # The summaries of the objects pks[start:stop] (may read them: one query per 900).
+    summaries: Callable[[int, int], list[str]]
 
     def __len__(self) -> int:
         return len(self.pks)
 
-    def change(self, index: int) -> Change:
-        return Change("delete", self.kind, self.labels[index], [], self.summary(index))
-
     def changes(self, limit: int | None = None) -> list[Change]:
         n = len(self.pks) if limit is None else min(limit, len(self.pks))
-        return [self.change(i) for i in range(n)]
+        return [
+            Change("delete", self.kind, label, [], summary)
+            for label, summary in zip(self.labels[:n], self.summaries(0, n), strict=True)
+        ]
 
 
 @dataclass
@@ -1268,19 +1269,29 @@ class _Planner:
         # The stored scopes and pools are read as rows (what identifies them, and what the
         # plan says of one it deletes); model instances only for those the file has too.
         # A file of 10 subnets costs 10 scopes' worth of instances, whatever the server holds.
-        scope_rows: list[tuple] = []
-        pool_rows: list[tuple] = []
+        # One query: each scope with its pools (a scope without pools once, with None).
+        scope_rows: list[tuple] = []  # (pk, network, first_int)
+        pool_rows: list[tuple] = []  # (pk, first_address, last_address, scope_id), by pk
         if saved:
-            scope_rows = list(
+            seen: set[int] = set()
+            for pk, network, first_int, pool_pk, first, last in (
                 Scope.objects.filter(server=server)
                 .order_by()
-                .values_list("pk", "network", "first_int", *SCOPE_OPTION_FIELDS)
-            )
-            pool_rows = list(
-                AddressPool.objects.filter(scope__server=server)
-                .order_by("pk")
-                .values_list("pk", "first_address", "last_address", "scope_id")
-            )
+                .values_list(
+                    "pk",
+                    "network",
+                    "first_int",
+                    "pools__pk",
+                    "pools__first_address",
+                    "pools__last_address",
+                )
+            ):
+                if pk not in seen:
+                    seen.add(pk)
+                    scope_rows.append((pk, network, first_int))
+                if pool_pk is not None:
+                    pool_rows.append((pool_pk, first, last, pk))
+            pool_rows.sort()
         wanted = {state.network for state in self.desired.scopes}
         stored_scopes = {
             s.network: s
@@ -1458,14 +1469,13 @@ class _Planner:
         gone = [row for row in rows if row[1] not in out]
         gone.sort(key=lambda row: row[2] if row[2] is not None else _net_key(row[1]))
         if gone:
-            self.plan.scopes_delete = [row[0] for row in gone]
-
-            def summary(index: int) -> str:
-                options = dict(zip(SCOPE_OPTION_FIELDS, gone[index][3:], strict=True))
-                return _options_summary(options)
-
+            # Kept as two lists of plain values, not 10,000 row tuples: what outlives the
+            # plan's computation is no work for Python's cycle collector. The options of a
+            # deleted scope (its summary) are read only for those shown.
+            pks, networks = [row[0] for row in gone], [row[1] for row in gone]
+            self.plan.scopes_delete = pks
             self.plan.parts.append(
-                DeletedRows("scope", self.plan.scopes_delete, [row[1] for row in gone], summary)
+                DeletedRows("scope", pks, networks, lambda a, b: _scope_summaries(pks[a:b]))
             )
         return out
 
@@ -1574,9 +1584,10 @@ class _Planner:
         if gone:
             self.plan.pools_delete = [row[0] for row in gone]
             labels = [f"{first}-{last}" for _, first, last, _ in gone]
+            scope_ids = [row[3] for row in gone]
 
-            def summary(index: int) -> str:
-                return f"in {network_of.get(gone[index][3], '')}"
+            def summary(start: int, stop: int) -> list[str]:
+                return [f"in {network_of.get(i, '')}" for i in scope_ids[start:stop]]
 
             self.plan.parts.append(
                 DeletedRows("address pool", self.plan.pools_delete, labels, summary)
@@ -1716,6 +1727,18 @@ def _scope_summary(scope: Scope) -> str:
     return _options_summary({k: getattr(scope, k) for k in SCOPE_OPTION_FIELDS})
 
 
+def _scope_summaries(pks: list[int]) -> list[str]:
+    """The summaries (their options) of the stored scopes ``pks``, in that order."""
+    options: dict[int, tuple] = {}
+    for start in range(0, len(pks), 900):
+        rows = Scope.objects.filter(pk__in=pks[start : start + 900]).order_by()
+        options.update((row[0], row[1:]) for row in rows.values_list("pk", *SCOPE_OPTION_FIELDS))
+    return [
+        _options_summary(dict(zip(SCOPE_OPTION_FIELDS, options.get(pk, ()), strict=False)))
+        for pk in pks
+    ]
+
+
 def _options_summary(options: dict[str, Any]) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in options.items() if v)
 
@@ -1824,7 +1847,10 @@ def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dic
     names = {s.pk: s.name for s in servers}
     all_peers = sorted([*other_peers, *mine], key=lambda p: (names.get(p.server_id, ""), p.name))
     rels = pair.build(servers, all_peers, [*other_pools, *my_pools], [*other_scopes, *my_scopes])
-    return [rel for rel in rels if this_id in rel.server_ids]
+    rels = [rel for rel in rels if this_id in rel.server_ids]
+    for rel in rels:  # what the preview shows, computed with the plan (no object per scope)
+        rel.first_scope_findings  # noqa: B018
+    return rels
 
 
 def _partner_rows(ids: list[int]) -> tuple[list, list]:

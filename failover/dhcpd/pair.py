@@ -546,14 +546,29 @@ def check_peers(
     return found
 
 
-def _by_scope(pools: list[PoolLike]) -> dict[int, frozenset[tuple[str, str]]]:
-    grouped: dict[int, set[tuple[str, str]]] = defaultdict(set)
+def _by_scope(pools: list[PoolLike]) -> dict[int, str]:
+    """Scope id -> its failover ranges as one text ("FIRST LAST" lines, sorted): equal
+    texts are equal sets of ranges, and a text is no object for Python's cycle collector
+    to walk (10,000 frozensets of tuples were)."""
+    grouped: dict[int, str] = {}
+    several: dict[int, set[str]] = {}
     for pool in pools:
-        grouped[pool.scope_id].add((pool.first_address, pool.last_address))
-    return {scope_id: frozenset(ranges) for scope_id, ranges in grouped.items()}
+        text = f"{pool.first_address} {pool.last_address}"
+        before = grouped.setdefault(pool.scope_id, text)
+        if before is not text:
+            several.setdefault(pool.scope_id, {before}).add(text)
+    for scope_id, texts in several.items():
+        grouped[scope_id] = "\n".join(sorted(texts))
+    return grouped
 
 
 _NONE: frozenset[tuple[str, str]] = frozenset()
+
+
+def _ranges(text: str | None) -> frozenset[tuple[str, str]]:
+    if not text:
+        return _NONE
+    return frozenset((line.split(" ", 1)[0], line.split(" ", 1)[1]) for line in text.split("\n"))
 
 
 class _ScopeTable:
@@ -577,10 +592,10 @@ class _ScopeTable:
         s_id = rel.secondary_server.pk if rel.secondary_server else None
         self.p_scopes = networks_of.get(p_id, empty) if p_id is not None else empty
         self.s_scopes = networks_of.get(s_id, empty) if s_id is not None else empty
-        networks: dict[str, int | None] = {}  # network -> first_int (for the order)
+        networks: dict[str, int] = {}  # network -> its number (the order)
         # network -> the failover ranges of the side's scope of that network
-        self.p_ranges: dict[str, frozenset[tuple[str, str]]] = {}
-        self.s_ranges: dict[str, frozenset[tuple[str, str]]] = {}
+        self.p_ranges: dict[str, str] = {}
+        self.s_ranges: dict[str, str] = {}
         for peer, server_id, ranges in (
             (rel.primary_peer, p_id, self.p_ranges),
             (rel.secondary_peer, s_id, self.s_ranges),
@@ -591,7 +606,7 @@ class _ScopeTable:
                 scope = scope_by_id.get(scope_id)
                 if scope is None:
                     continue
-                networks[scope.network] = scope.first_int
+                networks[scope.network] = _network_key(scope.network, scope.first_int)
                 if scope.server_id == server_id:
                     ranges[scope.network] = found
         self.networks = networks
@@ -599,23 +614,27 @@ class _ScopeTable:
         missing = (names - self.p_scopes.keys()) | (names - self.s_scopes.keys())
         both = names - missing
         p_ranges, s_ranges = self.p_ranges, self.s_ranges
-        differ = {n for n in both if p_ranges.get(n, _NONE) != s_ranges.get(n, _NONE)}
+        differ = {n for n in both if p_ranges.get(n) != s_ranges.get(n)}
         self.flagged: set[str] = missing | differ
 
-    def _keyed(self, networks: Iterable[str]) -> list[tuple[int, str]]:
-        first_int = self.networks
-        return [
-            (i if (i := first_int[n]) is not None else _network_key(n, None), n) for n in networks
-        ]
+    def _key(self, network: str) -> tuple[int, str]:
+        return (self.networks[network], network)
 
     def ordered(self) -> list[str]:
-        return [n for _, n in sorted(self._keyed(self.networks))]
+        return sorted(self.networks, key=self._key)
 
     def ordered_flagged(self) -> list[str]:
-        return [n for _, n in sorted(self._keyed(self.flagged))]
+        return sorted(self.flagged, key=self._key)
 
     def first_flagged(self, n: int) -> list[str]:
-        return [network for _, network in heapq.nsmallest(n, self._keyed(self.flagged))]
+        """The first ``n`` flagged networks in numeric order, without a key object per
+        network: the n-th smallest number bounds the few that are sorted."""
+        if n <= 0 or not self.flagged:
+            return []
+        key = self.networks
+        numbers = [key[network] for network in self.flagged]
+        bound = heapq.nsmallest(n, numbers)[-1]
+        return sorted((x for x in self.flagged if key[x] <= bound), key=self._key)[:n]
 
     def scope(self, network: str) -> RelationshipScope:
         p_scope, s_scope = self.p_scopes.get(network), self.s_scopes.get(network)
@@ -623,8 +642,8 @@ class _ScopeTable:
             network=network,
             primary_scope=p_scope,
             secondary_scope=s_scope,
-            primary_ranges=self.p_ranges.get(network, _NONE) if p_scope else _NONE,
-            secondary_ranges=self.s_ranges.get(network, _NONE) if s_scope else _NONE,
+            primary_ranges=_ranges(self.p_ranges.get(network)) if p_scope else _NONE,
+            secondary_ranges=_ranges(self.s_ranges.get(network)) if s_scope else _NONE,
         )
 
     def scopes(self) -> list[RelationshipScope]:
