@@ -1204,8 +1204,14 @@ _BUILT_FIELDS = (
 
 class _Planner:
     def __init__(
-        self, server: DhcpServer, desired: Desired, filename: str, created: bool = False
+        self,
+        server: DhcpServer,
+        desired: Desired,
+        filename: str,
+        created: bool = False,
+        reuse: bool = False,
     ) -> None:
+        self.reuse = reuse
         # The plan changes its own copy of the server: the caller's stays as it was.
         self.server = (
             DhcpServer.objects.get(pk=server.pk) if server.pk is not None else copy.copy(server)
@@ -1269,29 +1275,18 @@ class _Planner:
         # The stored scopes and pools are read as rows (what identifies them, and what the
         # plan says of one it deletes); model instances only for those the file has too.
         # A file of 10 subnets costs 10 scopes' worth of instances, whatever the server holds.
-        # One query: each scope with its pools (a scope without pools once, with None).
         scope_rows: list[tuple] = []  # (pk, network, first_int)
         pool_rows: list[tuple] = []  # (pk, first_address, last_address, scope_id), by pk
-        if saved:
-            seen: set[int] = set()
-            for pk, network, first_int, pool_pk, first, last in (
-                Scope.objects.filter(server=server)
-                .order_by()
-                .values_list(
-                    "pk",
-                    "network",
-                    "first_int",
-                    "pools__pk",
-                    "pools__first_address",
-                    "pools__last_address",
-                )
-            ):
-                if pk not in seen:
-                    seen.add(pk)
-                    scope_rows.append((pk, network, first_int))
-                if pool_pk is not None:
-                    pool_rows.append((pool_pk, first, last, pk))
-            pool_rows.sort()
+        version: str | None = None  # the data version, read once
+        if saved and self.reuse:
+            from failover import versioning
+
+            version = versioning.data_version()
+            scope_rows, pool_rows = versioning.cached(
+                f"import-stored-rows:{server.pk}", lambda: _stored_rows(server.pk), version=version
+            )
+        elif saved:
+            scope_rows, pool_rows = _stored_rows(server.pk)
         wanted = {state.network for state in self.desired.scopes}
         stored_scopes = {
             s.network: s
@@ -1324,7 +1319,7 @@ class _Planner:
         if self.errors:
             raise ConfigImportError(_sorted(self.errors))
         self.kept_part()
-        self.plan.relationships = _relationships(self.plan, peers, scopes)
+        self.plan.relationships = _relationships(self.plan, peers, scopes, version)
         return self.plan
 
     def server_part(self) -> None:
@@ -1727,6 +1722,25 @@ def _scope_summary(scope: Scope) -> str:
     return _options_summary({k: getattr(scope, k) for k in SCOPE_OPTION_FIELDS})
 
 
+def _stored_rows(server_id: int) -> tuple[list[tuple], list[tuple]]:
+    """A server's stored scopes as (pk, network, first_int) and its pools as (pk, first
+    address, last address, scope id), by pk: one query (each scope with its pools)."""
+    scope_rows: list[tuple] = []
+    pool_rows: list[tuple] = []
+    seen: set[int] = set()
+    rows = Scope.objects.filter(server_id=server_id).order_by()
+    for pk, network, first_int, pool_pk, first, last in rows.values_list(
+        "pk", "network", "first_int", "pools__pk", "pools__first_address", "pools__last_address"
+    ):
+        if pk not in seen:
+            seen.add(pk)
+            scope_rows.append((pk, network, first_int))
+        if pool_pk is not None:
+            pool_rows.append((pool_pk, first, last, pk))
+    pool_rows.sort()
+    return scope_rows, pool_rows
+
+
 def _scope_summaries(pks: list[int]) -> list[str]:
     """The summaries (their options) of the stored scopes ``pks``, in that order."""
     options: dict[int, tuple] = {}
@@ -1800,7 +1814,12 @@ def _desired_digest(desired: Desired) -> str:
 # --------------------------------------------------------------------------- relationships
 
 
-def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dict[str, Scope]):
+def _relationships(
+    plan: ImportPlan,
+    peers: dict[str, FailoverPeer],
+    scopes: dict[str, Scope],
+    version: str | None = None,
+):
     """The failover relationships of this server as they will be once the plan is applied,
     with the pair check (:mod:`failover.dhcpd.pair`): the other servers as stored, this one
     as planned (stand-ins with made-up ids for what is not saved yet). Five queries."""
@@ -1843,7 +1862,7 @@ def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dic
         for state in plan.desired.pools
         if state.failover_peer in peer_ids
     ]
-    other_pools, other_scopes = _partner_rows(partner_ids)
+    other_pools, other_scopes = _partner_rows(partner_ids, version)
     names = {s.pk: s.name for s in servers}
     all_peers = sorted([*other_peers, *mine], key=lambda p: (names.get(p.server_id, ""), p.name))
     rels = pair.build(servers, all_peers, [*other_pools, *my_pools], [*other_scopes, *my_scopes])
@@ -1853,9 +1872,10 @@ def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dic
     return rels
 
 
-def _partner_rows(ids: list[int]) -> tuple[list, list]:
+def _partner_rows(ids: list[int], version: str | None = None) -> tuple[list, list]:
     """The partners' failover pools and scopes as rows (read-only), kept under the data
-    version: previews of one import in a row read them once."""
+    version (``version``, when already read): previews of one import in a row read them
+    once."""
     from failover import versioning
 
     from . import pair
@@ -1868,6 +1888,7 @@ def _partner_rows(ids: list[int]) -> tuple[list, list]:
             pair.pool_rows(scope__server_id__in=ids),
             pair.scope_rows(server_id__in=ids),
         ),
+        version=version,
     )
 
 
@@ -1913,13 +1934,23 @@ def _partner_servers(
 
 
 def plan_import(
-    *, server: DhcpServer, config: ast.Config, filename: str = "", created: bool = False
+    *,
+    server: DhcpServer,
+    config: ast.Config,
+    filename: str = "",
+    created: bool = False,
+    reuse: bool = False,
 ) -> ImportPlan:
     """Compare what ``config`` declares with what ``server`` holds (``server`` may be
     unsaved: everything is then created; ``created``: it was just made for this import).
-    Raises ConfigImportError; changes nothing."""
+    Raises ConfigImportError; changes nothing.
+
+    ``reuse``: read the server's stored scopes and pools (rows) through the results kept
+    under the data version (:mod:`failover.versioning`), so previews of one server in a
+    row read them once. For a preview only: applying reads them afresh, inside its
+    transaction, and compares the fingerprint with the preview's."""
     desired = desired_state(config)
-    return _Planner(server, desired, filename or config.file, created).run()
+    return _Planner(server, desired, filename or config.file, created, reuse).run()
 
 
 # --------------------------------------------------------------------------- as text

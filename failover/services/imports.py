@@ -62,13 +62,16 @@ def config_import_plan(
     include_root: str | None = None,
     max_bytes: int | None = None,
     created: bool = False,
+    reuse: bool = False,
 ) -> Any:
     """What importing ``text`` (or an already parsed ``tree``) into ``server`` would do:
     a :class:`failover.dhcpd.importer.ImportPlan`. Changes nothing. ``server`` may be
     unsaved (everything is then created). Raises ``ParseError`` (a ``ConfigImportError``
     when the file parses but the model cannot hold it) with file, line and column.
 
-    Includes are refused unless ``include_root`` is given."""
+    Includes are refused unless ``include_root`` is given. ``reuse`` (a preview, never
+    the apply): the stored rows are read through the results kept under the data
+    version (see :func:`failover.dhcpd.importer.plan_import`)."""
     from ..dhcpd.importer import plan_import
     from ..dhcpd.parser import DEFAULT_MAX_BYTES, parse_text
 
@@ -82,7 +85,9 @@ def config_import_plan(
                 include_root=include_root,
                 max_bytes=max_bytes or DEFAULT_MAX_BYTES,
             )
-        return plan_import(server=server, config=tree, filename=filename, created=created)
+        return plan_import(
+            server=server, config=tree, filename=filename, created=created, reuse=reuse
+        )
 
 
 def config_import(

@@ -157,7 +157,15 @@ def _sections(plan: ImportPlan) -> list[dict[str, Any]]:
                     )
                 else:
                     fields.append({"label": fc.label, "old": fc.old, "new": fc.new})
-            items.append({"change": change, "fields": fields})
+            # Plain dicts: the template's lookups find each value at the first try.
+            items.append(
+                {
+                    "kind": change.kind,
+                    "label": change.label,
+                    "summary": change.summary,
+                    "fields": fields,
+                }
+            )
         sections.append(
             {
                 "title": title,
@@ -284,7 +292,7 @@ def _preview(request: HttpRequest, server: DhcpServer) -> HttpResponse:
         else:
             text = form.cleaned_data["text"]
         tree = parse_text(text, filename=filename, max_bytes=_limit())
-        plan = services.config_import_plan(server=server, tree=tree, filename=filename)
+        plan = services.config_import_plan(server=server, tree=tree, filename=filename, reuse=True)
     except ParseError as exc:
         return _form_page(request, server, form, problems=_problems(exc, text, filename))
     return _preview_page(request, server, plan, text, filename)
