@@ -1862,31 +1862,31 @@ def _relationships(
         for state in plan.desired.pools
         if state.failover_peer in peer_ids
     ]
-    other_pools, other_scopes = _partner_rows(partner_ids, version)
     names = {s.pk: s.name for s in servers}
     all_peers = sorted([*other_peers, *mine], key=lambda p: (names.get(p.server_id, ""), p.name))
-    rels = pair.build(servers, all_peers, [*other_pools, *my_pools], [*other_scopes, *my_scopes])
+    rows = _partner_rows(partner_ids, version).plus(my_pools, my_scopes)
+    rels = pair.build(servers, all_peers, rows=rows)
     rels = [rel for rel in rels if this_id in rel.server_ids]
     for rel in rels:  # what the preview shows, computed with the plan (no object per scope)
         rel.first_scope_findings  # noqa: B018
     return rels
 
 
-def _partner_rows(ids: list[int], version: str | None = None) -> tuple[list, list]:
-    """The partners' failover pools and scopes as rows (read-only), kept under the data
-    version (``version``, when already read): previews of one import in a row read them
-    once."""
+def _partner_rows(ids: list[int], version: str | None = None) -> Any:
+    """The partners' failover pools and scopes, indexed for the pair check
+    (:class:`failover.dhcpd.pair.Rows`, read-only), kept under the data version
+    (``version``, when already read): previews of one import in a row read and index
+    them once."""
     from failover import versioning
 
     from . import pair
 
     if not ids:
-        return [], []
+        return pair.Rows()
     return versioning.cached(
         "import-partner-rows:" + ",".join(str(i) for i in sorted(ids)),
-        lambda: (
-            pair.pool_rows(scope__server_id__in=ids),
-            pair.scope_rows(server_id__in=ids),
+        lambda: pair.Rows(
+            pair.pool_rows(scope__server_id__in=ids), pair.scope_rows(server_id__in=ids)
         ),
         version=version,
     )

@@ -383,26 +383,95 @@ def _with_partners(server: DhcpServer) -> list[DhcpServer]:
     return [server, *partners]
 
 
+class Rows:
+    """Scopes and failover pools indexed as the pair check reads them.
+
+    Read-only once made, so one kept under the data version (the stored side of an
+    import's partners) serves every request: :meth:`side` remembers what it computed per
+    peer, and :meth:`plus` adds a few planned rows without indexing the kept ones again."""
+
+    def __init__(self, pools: Iterable[PoolLike] = (), scopes: Iterable[ScopeLike] = ()):
+        self.scope_by_id: dict[int, ScopeLike] = {}
+        self.networks_of: dict[int, dict[str, ScopeLike]] = {}  # server -> network -> scope
+        self.pools_of: dict[int, list[PoolLike]] = {}  # failover peer -> its pools
+        self._sides: dict[tuple[int, int | None], tuple[dict[str, int], dict[str, str]]] = {}
+        # Made by plus(): the rows it extends, and the peers and servers it added rows of.
+        self._parent: Rows | None = None
+        self._changed: tuple[set[int], set[int]] = (set(), set())
+        self._add(pools, scopes)
+
+    def _add(self, pools: Iterable[PoolLike], scopes: Iterable[ScopeLike]) -> set[int]:
+        for scope in scopes:
+            self.scope_by_id[scope.pk] = scope
+            self.networks_of.setdefault(scope.server_id, {})[scope.network] = scope
+        peers: set[int] = set()
+        for pool in pools:
+            if pool.failover_peer_id is not None:  # the loaders read failover pools only
+                self.pools_of.setdefault(pool.failover_peer_id, []).append(pool)
+                peers.add(pool.failover_peer_id)
+        return peers
+
+    def plus(self, pools: Sequence[PoolLike], scopes: Sequence[ScopeLike]) -> Rows:
+        """These rows and ``pools`` and ``scopes`` (of other servers, or new ones); this
+        object is not changed, and what it remembers of the peers ``pools`` leave alone
+        is reused."""
+        out = Rows()
+        out.scope_by_id = dict(self.scope_by_id)
+        touched = {s.server_id for s in scopes}
+        out.networks_of = {
+            server: dict(nets) if server in touched else nets
+            for server, nets in self.networks_of.items()
+        }
+        peers = {p.failover_peer_id for p in pools if p.failover_peer_id is not None}
+        out.pools_of = {
+            peer: list(found) if peer in peers else found for peer, found in self.pools_of.items()
+        }
+        out._add(pools, scopes)
+        out._parent, out._changed = self, (peers, touched)
+        return out
+
+    def side(self, peer_id: int, server_id: int | None) -> tuple[dict[str, int], dict[str, str]]:
+        """For the pools of one peer: the networks of their scopes (with the number that
+        orders them), and the ranges (one text, see :func:`_by_scope`) of those scopes that
+        are on ``server_id``, by network."""
+        key = (peer_id, server_id)
+        found = self._sides.get(key)
+        parent, (peers, servers) = self._parent, self._changed
+        if found is None and parent is not None and peer_id not in peers:
+            if server_id not in servers:  # the same as the parent's: remembered there
+                found = self._sides[key] = parent.side(peer_id, server_id)
+        if found is None:
+            networks: dict[str, int] = {}
+            ranges: dict[str, str] = {}
+            scope_by_id = self.scope_by_id
+            for scope_id, text in _by_scope(self.pools_of.get(peer_id, [])).items():
+                scope = scope_by_id.get(scope_id)
+                if scope is None:
+                    continue
+                networks[scope.network] = _network_key(scope.network, scope.first_int)
+                if scope.server_id == server_id:
+                    ranges[scope.network] = text
+            found = self._sides[key] = (networks, ranges)
+        return found
+
+
 def build(
     servers: list[DhcpServer],
     peers: list[FailoverPeer],
-    pools: Sequence[PoolLike],
-    scopes: Sequence[ScopeLike],
+    pools: Sequence[PoolLike] = (),
+    scopes: Sequence[ScopeLike] = (),
+    *,
+    rows: Rows | None = None,
 ) -> list[Relationship]:
-    """Pair the peers and check each pair, from loaded objects (testable without the DB)."""
+    """Pair the peers and check each pair, from loaded objects (testable without the DB):
+    ``pools`` and ``scopes``, or ``rows`` already indexed."""
     index = PartnerIndex(servers, peers)
     server_by_id = index.servers
     for peer in peers:  # attach the loaded servers: no query per peer
         if peer.server_id in server_by_id:
             peer.server = server_by_id[peer.server_id]
-    scope_by_id = {s.pk: s for s in scopes}
-    networks_of: dict[int, dict[str, ScopeLike]] = defaultdict(dict)  # server -> its scopes
-    for s in scopes:
-        networks_of[s.server_id][s.network] = s
-    pools_of: dict[int, list[PoolLike]] = defaultdict(list)
-    for pool in pools:
-        if pool.failover_peer_id is not None:  # the loaders read failover pools only
-            pools_of[pool.failover_peer_id].append(pool)
+    if rows is None:
+        rows = Rows(pools, scopes)
     peer_by_key = {(p.server_id, p.name): p for p in peers}
 
     taken: set[int] = set()
@@ -425,7 +494,7 @@ def build(
                 taken.add(other.pk)
         rel = _orient(peer, partner, other)
         rel.other_findings = _check(rel, peer, partner, other, renamed, index)
-        rel._table = _ScopeTable(rel, pools_of, scope_by_id, networks_of)
+        rel._table = _ScopeTable(rel, rows)
         rel.other_findings += _unreferenced(rel, rel._table)
         result.append(rel)
     result.sort(key=lambda r: (r.name, r.primary_server.name if r.primary_server else ""))
@@ -580,35 +649,23 @@ class _ScopeTable:
     networks (not finalized) are found with set operations; objects per network
     (:class:`RelationshipScope`, :class:`Finding`) are made only for those asked for."""
 
-    def __init__(
-        self,
-        rel: Relationship,
-        pools_of: dict[int, list[PoolLike]],
-        scope_by_id: dict[int, ScopeLike],
-        networks_of: dict[int, dict[str, ScopeLike]],
-    ) -> None:
+    def __init__(self, rel: Relationship, rows: Rows) -> None:
         empty: dict[str, ScopeLike] = {}
         p_id = rel.primary_server.pk if rel.primary_server else None
         s_id = rel.secondary_server.pk if rel.secondary_server else None
-        self.p_scopes = networks_of.get(p_id, empty) if p_id is not None else empty
-        self.s_scopes = networks_of.get(s_id, empty) if s_id is not None else empty
-        networks: dict[str, int] = {}  # network -> its number (the order)
-        # network -> the failover ranges of the side's scope of that network
+        self.p_scopes = rows.networks_of.get(p_id, empty) if p_id is not None else empty
+        self.s_scopes = rows.networks_of.get(s_id, empty) if s_id is not None else empty
+        # network -> its number (the order); network -> the failover ranges of each
+        # side's scope of that network (read-only: they may be kept by ``rows``)
+        networks: dict[str, int] = {}
         self.p_ranges: dict[str, str] = {}
         self.s_ranges: dict[str, str] = {}
-        for peer, server_id, ranges in (
-            (rel.primary_peer, p_id, self.p_ranges),
-            (rel.secondary_peer, s_id, self.s_ranges),
-        ):
-            if peer is None:
-                continue
-            for scope_id, found in _by_scope(pools_of.get(peer.pk, [])).items():
-                scope = scope_by_id.get(scope_id)
-                if scope is None:
-                    continue
-                networks[scope.network] = _network_key(scope.network, scope.first_int)
-                if scope.server_id == server_id:
-                    ranges[scope.network] = found
+        if rel.primary_peer is not None:
+            p_networks, self.p_ranges = rows.side(rel.primary_peer.pk, p_id)
+            networks.update(p_networks)
+        if rel.secondary_peer is not None:
+            s_networks, self.s_ranges = rows.side(rel.secondary_peer.pk, s_id)
+            networks.update(s_networks)
         self.networks = networks
         names = networks.keys()
         missing = (names - self.p_scopes.keys()) | (names - self.s_scopes.keys())
