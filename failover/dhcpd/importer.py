@@ -1581,11 +1581,11 @@ class _Planner:
             labels = [f"{first}-{last}" for _, first, last, _ in gone]
             scope_ids = [row[3] for row in gone]
 
-            def summary(start: int, stop: int) -> list[str]:
+            def summaries(start: int, stop: int) -> list[str]:
                 return [f"in {network_of.get(i, '')}" for i in scope_ids[start:stop]]
 
             self.plan.parts.append(
-                DeletedRows("address pool", self.plan.pools_delete, labels, summary)
+                DeletedRows("address pool", self.plan.pools_delete, labels, summaries)
             )
 
     def kept_part(self) -> None:
