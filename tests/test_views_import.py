@@ -343,3 +343,61 @@ def test_an_incomplete_confirmation_asks_to_preview_again(editor_client, server)
     response = editor_client.post(url(server), {"step": "confirm", "text": OFFICE})
     assert response.status_code == 200
     assert "The preview was incomplete: preview again." in response.content.decode()
+
+
+# --- a large server (issue 7): the preview costs what it shows ------------------------------
+
+
+def _mirrored(stored: int) -> tuple[DhcpServer, DhcpServer]:
+    """dhcp-a and dhcp-b with ``stored`` scopes each, one failover pool each (mirrored)."""
+    text = OFFICE.split("subnet")[0] + "".join(
+        f"subnet 10.2.{n}.0 netmask 255.255.255.0 {{\n"
+        f'  pool {{ failover peer "fo"; range 10.2.{n}.10 10.2.{n}.20; }}\n}}\n'
+        for n in range(stored)
+    )
+    a = services.server_create(name="dhcp-a", address="192.0.2.1")
+    b = services.server_create(name="dhcp-b", address="192.0.2.2")
+    services.config_import(server=a, text=text, filename="a")
+    secondary = text.replace(
+        "primary; address 192.0.2.1; peer address 192.0.2.2;",
+        "secondary; address 192.0.2.2; peer address 192.0.2.1;",
+    ).replace(" mclt 3600; split 128;", "")
+    services.config_import(server=b, text=secondary, filename="b")
+    return a, b
+
+
+@pytest.mark.parametrize("stored", [10, 240])
+def test_a_preview_into_a_large_server_shows_the_first_and_counts_all(
+    editor_client, django_assert_max_num_queries, stored
+):
+    a, _ = _mirrored(stored)
+    with django_assert_max_num_queries(15):  # the same at 10 and at 240 scopes
+        response = preview(editor_client, a, text=OFFICE)
+    content = html.unescape(response.content.decode())
+    # The file keeps 10.1.0.0/24 only: every stored scope and pool goes.
+    assert f"{2 * stored} to delete" in content
+    deleted = content[content.index('data-testid="import-delete"') :].split("</section>")[0]
+    assert deleted.count('<td class="text-nowrap">scope</td>') == min(stored, 200)
+    assert "10.2.0.0/24" in deleted  # the first, in numeric order
+    if stored > 100:
+        assert f"… and {2 * stored - 200} more." in content
+    # The partner's scopes are no longer on dhcp-a: one finding each, the first 5 named.
+    block = content[content.index('data-testid="import-relationship-fo"') :]
+    assert "Scope 10.1.0.0/24 is not on dhcp-b yet" in block  # first in numeric order
+    assert "Scope 10.2.0.0/24 is not on dhcp-a yet" in block
+    assert "Scope 10.2.3.0/24 is not on dhcp-a yet" in block
+    assert "Scope 10.2.4.0/24 " not in block
+    assert f"… and {stored + 1 - 5} more scopes not finalized" in block  # and 10.1.0.0/24
+    # OK applies exactly what was shown.
+    response = editor_client.post(url(a), confirm_data(response))
+    assert response.status_code == 302
+    assert list(a.scopes.values_list("network", flat=True)) == ["10.1.0.0/24"]
+
+
+def test_a_second_preview_sees_what_changed_since_the_first(editor_client, server):
+    services.config_import(server=server, text=OFFICE, filename="x")
+    content = preview(editor_client, server, text=OFFICE).content.decode()
+    assert 'data-testid="import-nothing"' in content
+    services.scope_create(server=server, network="10.9.0.0/24")  # the stored rows change
+    content = preview(editor_client, server, text=OFFICE).content.decode()
+    assert "1 to delete" in content and "10.9.0.0/24" in content

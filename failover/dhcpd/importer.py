@@ -93,9 +93,11 @@ import hashlib
 import ipaddress
 import json
 import re
+from array import array
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, Subquery
@@ -1008,11 +1010,35 @@ class KeptVerbatim:
 
 
 @dataclass
+class DeletedRows:
+    """Stored objects of one kind that the plan deletes, kept as rows: a :class:`Change` is
+    made only for one that is shown (a file that drops 10,000 scopes of a server lists the
+    first few hundred; the counts and the fingerprint take all of them)."""
+
+    kind: str
+    pks: list[int]
+    labels: list[str]
+    # The summaries of the objects pks[start:stop] (may read them: one query per 900).
+    summaries: Callable[[int, int], list[str]]
+
+    def __len__(self) -> int:
+        return len(self.pks)
+
+    def changes(self, limit: int | None = None) -> list[Change]:
+        n = len(self.pks) if limit is None else min(limit, len(self.pks))
+        return [
+            Change("delete", self.kind, label, [], summary)
+            for label, summary in zip(self.labels[:n], self.summaries(0, n), strict=True)
+        ]
+
+
+@dataclass
 class ImportPlan:
     server: DhcpServer
     filename: str
     desired: Desired
-    changes: list[Change] = field(default_factory=list)
+    # The changes in order: one Change each, or the stored rows of a bulk deletion.
+    parts: list[Change | DeletedRows] = field(default_factory=list)
     kept: list[KeptVerbatim] = field(default_factory=list)
     relationships: list = field(default_factory=list)  # failover.dhcpd.pair.Relationship
     _fingerprint: str = field(default="", repr=False)
@@ -1026,14 +1052,14 @@ class ImportPlan:
     groups_delete: list[ScopeGroup] = field(default_factory=list)
     scopes_create: list[Scope] = field(default_factory=list)
     scopes_update: list[Scope] = field(default_factory=list)
-    scopes_delete: list[Gone] = field(default_factory=list)
+    scopes_delete: list[int] = field(default_factory=list)  # primary keys
     pools_create: list[AddressPool] = field(default_factory=list)
     pools_update: list[AddressPool] = field(default_factory=list)
-    pools_delete: list[Gone] = field(default_factory=list)
+    pools_delete: list[int] = field(default_factory=list)  # primary keys
 
     @property
     def is_empty(self) -> bool:
-        return not self.changes
+        return not self.parts
 
     @property
     def fingerprint(self) -> str:
@@ -1042,8 +1068,42 @@ class ImportPlan:
             self._fingerprint = _fingerprint(self)
         return self._fingerprint
 
+    @property
+    def changes(self) -> list[Change]:
+        """Every change, in order (a Change object for each deleted row too: for what
+        lists them all; the pages use :meth:`first` and :meth:`count`)."""
+        out: list[Change] = []
+        for part in self.parts:
+            if isinstance(part, DeletedRows):
+                out += part.changes()
+            else:
+                out.append(part)
+        return out
+
+    def count(self, action: str) -> int:
+        """How many objects the plan creates, changes or deletes (``action``)."""
+        return sum(
+            (len(part) if action == "delete" else 0)
+            if isinstance(part, DeletedRows)
+            else part.action == action
+            for part in self.parts
+        )
+
+    def first(self, action: str, limit: int | None) -> list[Change]:
+        """The first ``limit`` (all with None) changes of ``action``, in order."""
+        out: list[Change] = []
+        for part in self.parts:
+            if limit is not None and len(out) >= limit:
+                break
+            if isinstance(part, DeletedRows):
+                if action == "delete":
+                    out += part.changes(None if limit is None else limit - len(out))
+            elif part.action == action:
+                out.append(part)
+        return out
+
     def _of(self, action: str) -> list[Change]:
-        return [c for c in self.changes if c.action == action]
+        return self.first(action, None)
 
     @property
     def created(self) -> list[Change]:
@@ -1073,9 +1133,9 @@ class ImportPlan:
 
     def counts(self) -> dict[str, int]:
         return {
-            "created": len(self.created),
-            "changed": len(self.changed),
-            "deleted": len(self.deleted),
+            "created": self.count("create"),
+            "changed": self.count("change"),
+            "deleted": self.count("delete"),
             "kept": sum(len(k.statements) - k.comments_only for k in self.kept),
         }
 
@@ -1144,8 +1204,14 @@ _BUILT_FIELDS = (
 
 class _Planner:
     def __init__(
-        self, server: DhcpServer, desired: Desired, filename: str, created: bool = False
+        self,
+        server: DhcpServer,
+        desired: Desired,
+        filename: str,
+        created: bool = False,
+        reuse: bool = False,
     ) -> None:
+        self.reuse = reuse
         # The plan changes its own copy of the server: the caller's stays as it was.
         self.server = (
             DhcpServer.objects.get(pk=server.pk) if server.pk is not None else copy.copy(server)
@@ -1197,7 +1263,7 @@ class _Planner:
             self.invalid(loc, what, exc, type(obj))
 
     def change(self, action: str, kind: str, label: str, fields=(), summary: str = "") -> None:
-        self.plan.changes.append(Change(action, kind, label, list(fields), summary))
+        self.plan.parts.append(Change(action, kind, label, list(fields), summary))
 
     # ----------------------------------------------------------------- run
 
@@ -1209,19 +1275,18 @@ class _Planner:
         # The stored scopes and pools are read as rows (what identifies them, and what the
         # plan says of one it deletes); model instances only for those the file has too.
         # A file of 10 subnets costs 10 scopes' worth of instances, whatever the server holds.
-        scope_rows: list[tuple] = []
-        pool_rows: list[tuple] = []
-        if saved:
-            scope_rows = list(
-                Scope.objects.filter(server=server)
-                .order_by()
-                .values_list("pk", "network", "first_int", *SCOPE_OPTION_FIELDS)
+        scope_rows: list[tuple] = []  # (pk, network, first_int)
+        pool_rows: list[tuple] = []  # (pk, first_address, last_address, scope_id), by pk
+        version: str | None = None  # the data version, read once
+        if saved and self.reuse:
+            from failover import versioning
+
+            version = versioning.data_version()
+            scope_rows, pool_rows = versioning.cached(
+                f"import-stored-rows:{server.pk}", lambda: _stored_rows(server.pk), version=version
             )
-            pool_rows = list(
-                AddressPool.objects.filter(scope__server=server)
-                .order_by("pk")
-                .values_list("pk", "first_address", "last_address", "scope_id")
-            )
+        elif saved:
+            scope_rows, pool_rows = _stored_rows(server.pk)
         wanted = {state.network for state in self.desired.scopes}
         stored_scopes = {
             s.network: s
@@ -1254,7 +1319,7 @@ class _Planner:
         if self.errors:
             raise ConfigImportError(_sorted(self.errors))
         self.kept_part()
-        self.plan.relationships = _relationships(self.plan, peers, scopes)
+        self.plan.relationships = _relationships(self.plan, peers, scopes, version)
         return self.plan
 
     def server_part(self) -> None:
@@ -1398,10 +1463,15 @@ class _Planner:
             self.error(state.loc, message)
         gone = [row for row in rows if row[1] not in out]
         gone.sort(key=lambda row: row[2] if row[2] is not None else _net_key(row[1]))
-        for row in gone:
-            self.plan.scopes_delete.append(Gone(row[0]))
-            options = dict(zip(SCOPE_OPTION_FIELDS, row[3:], strict=True))
-            self.change("delete", "scope", row[1], summary=_options_summary(options))
+        if gone:
+            # Kept as two lists of plain values, not 10,000 row tuples: what outlives the
+            # plan's computation is no work for Python's cycle collector. The options of a
+            # deleted scope (its summary) are read only for those shown.
+            pks, networks = [row[0] for row in gone], [row[1] for row in gone]
+            self.plan.scopes_delete = pks
+            self.plan.parts.append(
+                DeletedRows("scope", pks, networks, lambda a, b: _scope_summaries(pks[a:b]))
+            )
         return out
 
     def pools_part(
@@ -1505,11 +1575,18 @@ class _Planner:
                 f"range {state.first_address} {state.last_address} overlaps range "
                 f"{other.first_address} {other.last_address} (line {other.loc[1]})",
             )
-        for pk, first, last, scope_id in rows:
-            if pk not in kept:
-                self.plan.pools_delete.append(Gone(pk))
-                summary = f"in {network_of.get(scope_id, '')}"
-                self.change("delete", "address pool", f"{first}-{last}", summary=summary)
+        gone = [row for row in rows if row[0] not in kept]
+        if gone:
+            self.plan.pools_delete = [row[0] for row in gone]
+            labels = [f"{first}-{last}" for _, first, last, _ in gone]
+            scope_ids = [row[3] for row in gone]
+
+            def summaries(start: int, stop: int) -> list[str]:
+                return [f"in {network_of.get(i, '')}" for i in scope_ids[start:stop]]
+
+            self.plan.parts.append(
+                DeletedRows("address pool", self.plan.pools_delete, labels, summaries)
+            )
 
     def kept_part(self) -> None:
         kept = self.plan.kept
@@ -1645,14 +1722,39 @@ def _scope_summary(scope: Scope) -> str:
     return _options_summary({k: getattr(scope, k) for k in SCOPE_OPTION_FIELDS})
 
 
+def _stored_rows(server_id: int) -> tuple[list[tuple], list[tuple]]:
+    """A server's stored scopes as (pk, network, first_int) and its pools as (pk, first
+    address, last address, scope id), by pk: one query (each scope with its pools)."""
+    scope_rows: list[tuple] = []
+    pool_rows: list[tuple] = []
+    seen: set[int] = set()
+    rows = Scope.objects.filter(server_id=server_id).order_by()
+    for pk, network, first_int, pool_pk, first, last in rows.values_list(
+        "pk", "network", "first_int", "pools__pk", "pools__first_address", "pools__last_address"
+    ):
+        if pk not in seen:
+            seen.add(pk)
+            scope_rows.append((pk, network, first_int))
+        if pool_pk is not None:
+            pool_rows.append((pool_pk, first, last, pk))
+    pool_rows.sort()
+    return scope_rows, pool_rows
+
+
+def _scope_summaries(pks: list[int]) -> list[str]:
+    """The summaries (their options) of the stored scopes ``pks``, in that order."""
+    options: dict[int, tuple] = {}
+    for start in range(0, len(pks), 900):
+        rows = Scope.objects.filter(pk__in=pks[start : start + 900]).order_by()
+        options.update((row[0], row[1:]) for row in rows.values_list("pk", *SCOPE_OPTION_FIELDS))
+    return [
+        _options_summary(dict(zip(SCOPE_OPTION_FIELDS, options.get(pk, ()), strict=False)))
+        for pk in pks
+    ]
+
+
 def _options_summary(options: dict[str, Any]) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in options.items() if v)
-
-
-class Gone(NamedTuple):
-    """A stored object the plan deletes: its id is all that applying needs."""
-
-    pk: int
 
 
 def _instances(model, queryset, ids: list[int]) -> list:
@@ -1680,13 +1782,21 @@ def _fingerprint(plan: ImportPlan) -> str:
     """Ties a preview to what applying it does: the changes against the stored data and
     the desired state itself. Applying checks it again inside the transaction."""
     digest = hashlib.sha256()
-    # One JSON text of all changes (one call: a file that deletes 10,000 scopes has 20,000).
-    changes = [
-        (c.action, c.kind, c.label, [(f.field, repr(f.old), repr(f.new)) for f in c.fields])
-        if c.fields
-        else (c.action, c.kind, c.label)
-        for c in plan.changes
-    ]
+    # One JSON text of the single changes; a bulk deletion by its ids and labels (a file
+    # that deletes 10,000 scopes has 20,000 deletions: no object or tuple per row).
+    changes: list = []
+    for part in plan.parts:
+        if isinstance(part, DeletedRows):
+            changes.append(("delete", part.kind, len(part)))
+            digest.update(array("q", part.pks).tobytes())
+            digest.update("\n".join(part.labels).encode())
+            continue
+        c = part
+        changes.append(
+            (c.action, c.kind, c.label, [(f.field, repr(f.old), repr(f.new)) for f in c.fields])
+            if c.fields
+            else (c.action, c.kind, c.label)
+        )
     digest.update(json.dumps(changes, default=repr).encode())
     digest.update(_desired_digest(plan.desired).encode())
     return digest.hexdigest()
@@ -1704,7 +1814,12 @@ def _desired_digest(desired: Desired) -> str:
 # --------------------------------------------------------------------------- relationships
 
 
-def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dict[str, Scope]):
+def _relationships(
+    plan: ImportPlan,
+    peers: dict[str, FailoverPeer],
+    scopes: dict[str, Scope],
+    version: str | None = None,
+):
     """The failover relationships of this server as they will be once the plan is applied,
     with the pair check (:mod:`failover.dhcpd.pair`): the other servers as stored, this one
     as planned (stand-ins with made-up ids for what is not saved yet). Five queries."""
@@ -1747,28 +1862,33 @@ def _relationships(plan: ImportPlan, peers: dict[str, FailoverPeer], scopes: dic
         for state in plan.desired.pools
         if state.failover_peer in peer_ids
     ]
-    other_pools, other_scopes = _partner_rows(partner_ids)
     names = {s.pk: s.name for s in servers}
     all_peers = sorted([*other_peers, *mine], key=lambda p: (names.get(p.server_id, ""), p.name))
-    rels = pair.build(servers, all_peers, [*other_pools, *my_pools], [*other_scopes, *my_scopes])
-    return [rel for rel in rels if this_id in rel.server_ids]
+    rows = _partner_rows(partner_ids, version).plus(my_pools, my_scopes)
+    rels = pair.build(servers, all_peers, rows=rows)
+    rels = [rel for rel in rels if this_id in rel.server_ids]
+    for rel in rels:  # what the preview shows, computed with the plan (no object per scope)
+        rel.first_scope_findings  # noqa: B018
+    return rels
 
 
-def _partner_rows(ids: list[int]) -> tuple[list, list]:
-    """The partners' failover pools and scopes as rows (read-only), kept under the data
-    version: previews of one import in a row read them once."""
+def _partner_rows(ids: list[int], version: str | None = None) -> Any:
+    """The partners' failover pools and scopes, indexed for the pair check
+    (:class:`failover.dhcpd.pair.Rows`, read-only), kept under the data version
+    (``version``, when already read): previews of one import in a row read and index
+    them once."""
     from failover import versioning
 
     from . import pair
 
     if not ids:
-        return [], []
+        return pair.Rows()
     return versioning.cached(
         "import-partner-rows:" + ",".join(str(i) for i in sorted(ids)),
-        lambda: (
-            pair.pool_rows(scope__server_id__in=ids),
-            pair.scope_rows(server_id__in=ids),
+        lambda: pair.Rows(
+            pair.pool_rows(scope__server_id__in=ids), pair.scope_rows(server_id__in=ids)
         ),
+        version=version,
     )
 
 
@@ -1814,13 +1934,23 @@ def _partner_servers(
 
 
 def plan_import(
-    *, server: DhcpServer, config: ast.Config, filename: str = "", created: bool = False
+    *,
+    server: DhcpServer,
+    config: ast.Config,
+    filename: str = "",
+    created: bool = False,
+    reuse: bool = False,
 ) -> ImportPlan:
     """Compare what ``config`` declares with what ``server`` holds (``server`` may be
     unsaved: everything is then created; ``created``: it was just made for this import).
-    Raises ConfigImportError; changes nothing."""
+    Raises ConfigImportError; changes nothing.
+
+    ``reuse``: read the server's stored scopes and pools (rows) through the results kept
+    under the data version (:mod:`failover.versioning`), so previews of one server in a
+    row read them once. For a preview only: applying reads them afresh, inside its
+    transaction, and compares the fingerprint with the preview's."""
     desired = desired_state(config)
-    return _Planner(server, desired, filename or config.file, created).run()
+    return _Planner(server, desired, filename or config.file, created, reuse).run()
 
 
 # --------------------------------------------------------------------------- as text
@@ -1854,11 +1984,11 @@ def plan_lines(plan: ImportPlan, limit: int | None = 50) -> list[str]:
         ("Change", "change", "~"),
         ("Delete", "delete", "-"),
     ):
-        items = [c for c in plan.changes if c.action == action]
-        if not items:
+        count = plan.count(action)
+        if not count:
             continue
-        out.append(f"{title} ({len(items)}):")
-        for change in items if limit is None else items[:limit]:
+        out.append(f"{title} ({count}):")
+        for change in plan.first(action, limit):
             head = f"  {mark} {change.kind} {change.label}"
             out.append(head + (f" ({change.summary})" if change.summary else ""))
             for fc in change.fields:
@@ -1871,8 +2001,8 @@ def plan_lines(plan: ImportPlan, limit: int | None = 50) -> list[str]:
                         out.append("        (the same statements, in another order)")
                 else:
                     out.append(f"      {fc.label}: {_value_text(fc.old)} -> {_value_text(fc.new)}")
-        if limit is not None and len(items) > limit:
-            out.append(f"  ... and {len(items) - limit} more (-v 2 lists them all)")
+        if limit is not None and count > limit:
+            out.append(f"  ... and {count - limit} more (-v 2 lists them all)")
     if plan.kept:
         total = plan.counts()["kept"]
         out.append(f"Kept verbatim ({total} statement(s) the model has no field for):")

@@ -28,10 +28,11 @@ instances. ``relationships(server=S)`` reads only S and its partners,
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.db.models import Q, Subquery
@@ -109,41 +110,136 @@ class RelationshipScope:
         return scope.name if scope else ""
 
 
-@dataclass
 class Relationship:
-    name: str
-    primary_server: DhcpServer | None
-    primary_peer: FailoverPeer | None
-    secondary_server: DhcpServer | None
-    secondary_peer: FailoverPeer | None
-    scopes: list[RelationshipScope] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    """One failover relationship: its two sides (fixed when it is made), the findings of
+    the relationship itself, and the comparison of its scopes.
 
-    @property
-    def ok(self) -> bool:
-        return not self.findings
+    The scopes are compared in bulk (sets of networks): the numbers
+    (:attr:`scope_count`, :attr:`not_finalized_count`, :attr:`scope_finding_count`) and the
+    first findings of single scopes (:attr:`first_scope_findings`) cost no object per scope;
+    :attr:`scopes` and :attr:`findings` make one object per scope and per finding when first
+    read."""
+
+    FIRST = 5  # findings of single scopes that the pages name; the rest are counted
+
+    def __init__(
+        self,
+        name: str,
+        primary_server: DhcpServer | None,
+        primary_peer: FailoverPeer | None,
+        secondary_server: DhcpServer | None,
+        secondary_peer: FailoverPeer | None,
+    ) -> None:
+        self.name = name
+        self.primary_server = primary_server
+        self.primary_peer = primary_peer
+        self.secondary_server = secondary_server
+        self.secondary_peer = secondary_peer
+        self.server_ids: tuple[int, ...] = tuple(s.pk for s in self.servers)
+        #: The findings of the relationship itself (roles, addresses, statements, a peer
+        #: no pool refers to), in the order the check makes them.
+        self.other_findings: list[Finding] = []
+        self._table: _ScopeTable | None = None
+        self._scopes: list[RelationshipScope] | None = None
+        self._scope_findings: list[Finding] | None = None
+        self._first: list[Finding] | None = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Relationship):
+            return NotImplemented
+        return (
+            self.name == other.name
+            and self.primary_server == other.primary_server
+            and self.primary_peer == other.primary_peer
+            and self.secondary_server == other.secondary_server
+            and self.secondary_peer == other.secondary_peer
+            and self.scopes == other.scopes
+            and self.findings == other.findings
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Relationship({self.name!r}, primary={self.primary_server}, "
+            f"secondary={self.secondary_server}, scopes={self.scope_count}, "
+            f"findings={self.finding_count})"
+        )
 
     @property
     def servers(self) -> list[DhcpServer]:
         return [s for s in (self.primary_server, self.secondary_server) if s is not None]
 
     @property
-    def server_ids(self) -> tuple[int, ...]:
-        return tuple(s.pk for s in self.servers)
+    def managed(self) -> bool:
+        """Both servers are in dhcpadmin (only then are the scopes compared)."""
+        return self.primary_server is not None and self.secondary_server is not None
+
+    # --- the numbers and the first findings (no object per scope) ---
+
+    @property
+    def scope_count(self) -> int:
+        return len(self._table.networks) if self._table else 0
+
+    @property
+    def not_finalized_count(self) -> int:
+        return len(self._table.flagged) if self._table else 0
+
+    @property
+    def scope_finding_count(self) -> int:
+        """How many findings of single networks (not finalized, pools differ)."""
+        return self.not_finalized_count if self.managed else 0
+
+    @property
+    def finding_count(self) -> int:
+        return len(self.other_findings) + self.scope_finding_count
+
+    @property
+    def ok(self) -> bool:
+        return not self.finding_count
+
+    @property
+    def first_scope_findings(self) -> list[Finding]:
+        """The first :attr:`FIRST` findings of single networks, in numeric order."""
+        if self._scope_findings is not None:
+            return self._scope_findings[: self.FIRST]
+        if self._first is None:
+            self._first = (
+                self._table.findings(self, self._table.first_flagged(self.FIRST))
+                if self._table is not None and self.managed
+                else []
+            )
+        return self._first
+
+    @property
+    def more_scope_findings(self) -> int:
+        return self.scope_finding_count - len(self.first_scope_findings)
+
+    # --- every scope and finding (one object each, made when first read) ---
+
+    @property
+    def scopes(self) -> list[RelationshipScope]:
+        if self._scopes is None:
+            self._scopes = self._table.scopes() if self._table else []
+        return self._scopes
+
+    @property
+    def scope_findings(self) -> list[Finding]:
+        """The findings of single networks (not finalized, pools differ), in numeric order."""
+        if self._scope_findings is None:
+            if self._table is None or not self.managed:
+                self._scope_findings = []
+            else:
+                self._scope_findings = self._table.findings(self, self._table.ordered_flagged())
+        return self._scope_findings
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [*self.other_findings, *self.scope_findings]
 
     @property
     def not_finalized(self) -> list[RelationshipScope]:
         return [rs for rs in self.scopes if not rs.finalized]
-
-    @property
-    def scope_findings(self) -> list[Finding]:
-        """The findings of single networks (not finalized, pools differ)."""
-        return [f for f in self.findings if f.network]
-
-    @property
-    def other_findings(self) -> list[Finding]:
-        """The findings of the relationship itself (roles, addresses, statements, …)."""
-        return [f for f in self.findings if not f.network]
 
     def involves(self, server: DhcpServer) -> bool:
         return server.pk in self.server_ids
@@ -287,24 +383,95 @@ def _with_partners(server: DhcpServer) -> list[DhcpServer]:
     return [server, *partners]
 
 
+class Rows:
+    """Scopes and failover pools indexed as the pair check reads them.
+
+    Read-only once made, so one kept under the data version (the stored side of an
+    import's partners) serves every request: :meth:`side` remembers what it computed per
+    peer, and :meth:`plus` adds a few planned rows without indexing the kept ones again."""
+
+    def __init__(self, pools: Iterable[PoolLike] = (), scopes: Iterable[ScopeLike] = ()):
+        self.scope_by_id: dict[int, ScopeLike] = {}
+        self.networks_of: dict[int, dict[str, ScopeLike]] = {}  # server -> network -> scope
+        self.pools_of: dict[int, list[PoolLike]] = {}  # failover peer -> its pools
+        self._sides: dict[tuple[int, int | None], tuple[dict[str, int], dict[str, str]]] = {}
+        # Made by plus(): the rows it extends, and the peers and servers it added rows of.
+        self._parent: Rows | None = None
+        self._changed: tuple[set[int], set[int]] = (set(), set())
+        self._add(pools, scopes)
+
+    def _add(self, pools: Iterable[PoolLike], scopes: Iterable[ScopeLike]) -> set[int]:
+        for scope in scopes:
+            self.scope_by_id[scope.pk] = scope
+            self.networks_of.setdefault(scope.server_id, {})[scope.network] = scope
+        peers: set[int] = set()
+        for pool in pools:
+            if pool.failover_peer_id is not None:  # the loaders read failover pools only
+                self.pools_of.setdefault(pool.failover_peer_id, []).append(pool)
+                peers.add(pool.failover_peer_id)
+        return peers
+
+    def plus(self, pools: Sequence[PoolLike], scopes: Sequence[ScopeLike]) -> Rows:
+        """These rows and ``pools`` and ``scopes`` (of other servers, or new ones); this
+        object is not changed, and what it remembers of the peers ``pools`` leave alone
+        is reused."""
+        out = Rows()
+        out.scope_by_id = dict(self.scope_by_id)
+        touched = {s.server_id for s in scopes}
+        out.networks_of = {
+            server: dict(nets) if server in touched else nets
+            for server, nets in self.networks_of.items()
+        }
+        peers = {p.failover_peer_id for p in pools if p.failover_peer_id is not None}
+        out.pools_of = {
+            peer: list(found) if peer in peers else found for peer, found in self.pools_of.items()
+        }
+        out._add(pools, scopes)
+        out._parent, out._changed = self, (peers, touched)
+        return out
+
+    def side(self, peer_id: int, server_id: int | None) -> tuple[dict[str, int], dict[str, str]]:
+        """For the pools of one peer: the networks of their scopes (with the number that
+        orders them), and the ranges (one text, see :func:`_by_scope`) of those scopes that
+        are on ``server_id``, by network."""
+        key = (peer_id, server_id)
+        found = self._sides.get(key)
+        parent, (peers, servers) = self._parent, self._changed
+        if found is None and parent is not None and peer_id not in peers:
+            if server_id not in servers:  # the same as the parent's: remembered there
+                found = self._sides[key] = parent.side(peer_id, server_id)
+        if found is None:
+            networks: dict[str, int] = {}
+            ranges: dict[str, str] = {}
+            scope_by_id = self.scope_by_id
+            for scope_id, text in _by_scope(self.pools_of.get(peer_id, [])).items():
+                scope = scope_by_id.get(scope_id)
+                if scope is None:
+                    continue
+                networks[scope.network] = _network_key(scope.network, scope.first_int)
+                if scope.server_id == server_id:
+                    ranges[scope.network] = text
+            found = self._sides[key] = (networks, ranges)
+        return found
+
+
 def build(
     servers: list[DhcpServer],
     peers: list[FailoverPeer],
-    pools: Sequence[PoolLike],
-    scopes: Sequence[ScopeLike],
+    pools: Sequence[PoolLike] = (),
+    scopes: Sequence[ScopeLike] = (),
+    *,
+    rows: Rows | None = None,
 ) -> list[Relationship]:
-    """Pair the peers and check each pair, from loaded objects (testable without the DB)."""
+    """Pair the peers and check each pair, from loaded objects (testable without the DB):
+    ``pools`` and ``scopes``, or ``rows`` already indexed."""
     index = PartnerIndex(servers, peers)
     server_by_id = index.servers
     for peer in peers:  # attach the loaded servers: no query per peer
         if peer.server_id in server_by_id:
             peer.server = server_by_id[peer.server_id]
-    scope_by_id = {s.pk: s for s in scopes}
-    scope_by_key = {(s.server_id, s.network): s for s in scopes}
-    pools_of: dict[int, list[PoolLike]] = defaultdict(list)
-    for pool in pools:
-        if pool.failover_peer_id is not None:  # the loaders read failover pools only
-            pools_of[pool.failover_peer_id].append(pool)
+    if rows is None:
+        rows = Rows(pools, scopes)
     peer_by_key = {(p.server_id, p.name): p for p in peers}
 
     taken: set[int] = set()
@@ -326,9 +493,9 @@ def build(
             if other is not None:
                 taken.add(other.pk)
         rel = _orient(peer, partner, other)
-        rel.findings = _check(rel, peer, partner, other, renamed, index)
-        rel.scopes = _scopes(rel, pools_of, scope_by_id, scope_by_key)
-        rel.findings += _scope_findings(rel)
+        rel.other_findings = _check(rel, peer, partner, other, renamed, index)
+        rel._table = _ScopeTable(rel, rows)
+        rel.other_findings += _unreferenced(rel, rel._table)
         result.append(rel)
     result.sort(key=lambda r: (r.name, r.primary_server.name if r.primary_server else ""))
     return result
@@ -448,44 +615,141 @@ def check_peers(
     return found
 
 
-def _by_scope(pools: list[PoolLike]) -> dict[int, frozenset[tuple[str, str]]]:
-    grouped: dict[int, set[tuple[str, str]]] = defaultdict(set)
+def _by_scope(pools: list[PoolLike]) -> dict[int, str]:
+    """Scope id -> its failover ranges as one text ("FIRST LAST" lines, sorted): equal
+    texts are equal sets of ranges, and a text is no object for Python's cycle collector
+    to walk (10,000 frozensets of tuples were)."""
+    grouped: dict[int, str] = {}
+    several: dict[int, set[str]] = {}
     for pool in pools:
-        grouped[pool.scope_id].add((pool.first_address, pool.last_address))
-    return {scope_id: frozenset(ranges) for scope_id, ranges in grouped.items()}
+        text = f"{pool.first_address} {pool.last_address}"
+        before = grouped.setdefault(pool.scope_id, text)
+        if before is not text:
+            several.setdefault(pool.scope_id, {before}).add(text)
+    for scope_id, texts in several.items():
+        grouped[scope_id] = "\n".join(sorted(texts))
+    return grouped
 
 
-def _scopes(
-    rel: Relationship,
-    pools_of: dict[int, list[PoolLike]],
-    scope_by_id: dict[int, ScopeLike],
-    scope_by_key: dict[tuple[int, str], ScopeLike],
-) -> list[RelationshipScope]:
-    primary_pools = pools_of.get(rel.primary_peer.pk, []) if rel.primary_peer else []
-    secondary_pools = pools_of.get(rel.secondary_peer.pk, []) if rel.secondary_peer else []
-    primary_ranges, secondary_ranges = _by_scope(primary_pools), _by_scope(secondary_pools)
-    networks = {
-        scope_by_id[scope_id].network: scope_by_id[scope_id].first_int
-        for scope_id in (*primary_ranges, *secondary_ranges)
-        if scope_id in scope_by_id
-    }
-    none: frozenset[tuple[str, str]] = frozenset()
-    out = []
-    for network in sorted(networks, key=lambda n: (_network_key(n, networks[n]), n)):
-        p_scope = scope_by_key.get((rel.primary_server.pk, network)) if rel.primary_server else None
-        s_scope = (
-            scope_by_key.get((rel.secondary_server.pk, network)) if rel.secondary_server else None
+_NONE: frozenset[tuple[str, str]] = frozenset()
+
+
+def _ranges(text: str | None) -> frozenset[tuple[str, str]]:
+    if not text:
+        return _NONE
+    return frozenset((line.split(" ", 1)[0], line.split(" ", 1)[1]) for line in text.split("\n"))
+
+
+class _ScopeTable:
+    """The scopes of one relationship compared as sets of networks.
+
+    The networks of the relationship are those of the scopes that hold a failover pool of
+    either peer. A network is finalized when both servers have a scope of it and the
+    failover pools (of each side's peer) of the two are the same ranges. The flagged
+    networks (not finalized) are found with set operations; objects per network
+    (:class:`RelationshipScope`, :class:`Finding`) are made only for those asked for."""
+
+    def __init__(self, rel: Relationship, rows: Rows) -> None:
+        empty: dict[str, ScopeLike] = {}
+        p_id = rel.primary_server.pk if rel.primary_server else None
+        s_id = rel.secondary_server.pk if rel.secondary_server else None
+        self.p_scopes = rows.networks_of.get(p_id, empty) if p_id is not None else empty
+        self.s_scopes = rows.networks_of.get(s_id, empty) if s_id is not None else empty
+        # network -> its number (the order); network -> the failover ranges of each
+        # side's scope of that network (read-only: they may be kept by ``rows``)
+        networks: dict[str, int] = {}
+        self.p_ranges: dict[str, str] = {}
+        self.s_ranges: dict[str, str] = {}
+        if rel.primary_peer is not None:
+            p_networks, self.p_ranges = rows.side(rel.primary_peer.pk, p_id)
+            networks.update(p_networks)
+        if rel.secondary_peer is not None:
+            s_networks, self.s_ranges = rows.side(rel.secondary_peer.pk, s_id)
+            networks.update(s_networks)
+        self.networks = networks
+        names = networks.keys()
+        missing = (names - self.p_scopes.keys()) | (names - self.s_scopes.keys())
+        both = names - missing
+        p_ranges, s_ranges = self.p_ranges, self.s_ranges
+        differ = {n for n in both if p_ranges.get(n) != s_ranges.get(n)}
+        self.flagged: set[str] = missing | differ
+
+    def _key(self, network: str) -> tuple[int, str]:
+        return (self.networks[network], network)
+
+    def ordered(self) -> list[str]:
+        return sorted(self.networks, key=self._key)
+
+    def ordered_flagged(self) -> list[str]:
+        return sorted(self.flagged, key=self._key)
+
+    def first_flagged(self, n: int) -> list[str]:
+        """The first ``n`` flagged networks in numeric order, without a key object per
+        network: the n-th smallest number bounds the few that are sorted."""
+        if n <= 0 or not self.flagged:
+            return []
+        key = self.networks
+        numbers = [key[network] for network in self.flagged]
+        bound = heapq.nsmallest(n, numbers)[-1]
+        return sorted((x for x in self.flagged if key[x] <= bound), key=self._key)[:n]
+
+    def scope(self, network: str) -> RelationshipScope:
+        p_scope, s_scope = self.p_scopes.get(network), self.s_scopes.get(network)
+        return RelationshipScope(
+            network=network,
+            primary_scope=p_scope,
+            secondary_scope=s_scope,
+            primary_ranges=_ranges(self.p_ranges.get(network)) if p_scope else _NONE,
+            secondary_ranges=_ranges(self.s_ranges.get(network)) if s_scope else _NONE,
         )
-        out.append(
-            RelationshipScope(
-                network=network,
-                primary_scope=p_scope,
-                secondary_scope=s_scope,
-                primary_ranges=primary_ranges.get(p_scope.pk, none) if p_scope else none,
-                secondary_ranges=secondary_ranges.get(s_scope.pk, none) if s_scope else none,
+
+    def scopes(self) -> list[RelationshipScope]:
+        return [self.scope(network) for network in self.ordered()]
+
+    def findings(self, rel: Relationship, networks: Iterable[str]) -> list[Finding]:
+        """The findings of the flagged ``networks`` (both servers managed)."""
+        found = []
+        for network in networks:
+            rs = self.scope(network)
+            missing_on = (
+                rel.secondary_server
+                if rs.secondary_scope is None
+                else rel.primary_server
+                if rs.primary_scope is None
+                else None
             )
-        )
-    return out
+            source = rs.source
+            if missing_on is not None:
+                found.append(
+                    Finding(
+                        WARNING,
+                        rel.name,
+                        f"Scope {network} is not on {missing_on} yet (not finalized): "
+                        "migrate the scope to the failover peer.",
+                        "not_finalized",
+                        rel.server_ids,
+                        network,
+                        source.pk if source else None,
+                    )
+                )
+            else:
+                found.append(
+                    Finding(
+                        ERROR,
+                        rel.name,
+                        f"The failover pools of {network} differ: only on "
+                        f"{rel.primary_server}: "
+                        f"{_fmt(rs.primary_ranges - rs.secondary_ranges)}; only on "
+                        f"{rel.secondary_server}: "
+                        f"{_fmt(rs.secondary_ranges - rs.primary_ranges)}. "
+                        "Migrate the scope to the failover peer to make them identical.",
+                        "pools_differ",
+                        rel.server_ids,
+                        network,
+                        source.pk if source else None,
+                    )
+                )
+        return found
 
 
 def _network_key(network: str, first_int: int | None) -> int:
@@ -499,16 +763,14 @@ def _fmt(ranges: Iterable[tuple[str, str]]) -> str:
     return ", ".join(f"{a}-{b}" for a, b in ordered) or "none"
 
 
-def _scope_findings(rel: Relationship) -> list[Finding]:
+def _unreferenced(rel: Relationship, table: _ScopeTable) -> list[Finding]:
+    """A peer of the relationship that no pool of its server refers to."""
     found = []
-    for peer, server in (
-        (rel.primary_peer, rel.primary_server),
-        (rel.secondary_peer, rel.secondary_server),
+    for peer, server, ranges in (
+        (rel.primary_peer, rel.primary_server, table.p_ranges),
+        (rel.secondary_peer, rel.secondary_server, table.s_ranges),
     ):
-        if peer is not None and not any(
-            (rs.primary_ranges if peer is rel.primary_peer else rs.secondary_ranges)
-            for rs in rel.scopes
-        ):
+        if peer is not None and not any(ranges.values()):
             found.append(
                 Finding(
                     ERROR,
@@ -517,44 +779,6 @@ def _scope_findings(rel: Relationship) -> list[Finding]:
                     "dhcpd refuses to start with it (it is left out of the rendered file).",
                     "unreferenced",
                     rel.server_ids,
-                )
-            )
-    if rel.primary_server is None or rel.secondary_server is None:
-        return found  # the partner is not managed here: nothing to compare with
-    for rs in rel.scopes:
-        missing_on = (
-            rel.secondary_server
-            if rs.secondary_scope is None
-            else rel.primary_server
-            if rs.primary_scope is None
-            else None
-        )
-        if missing_on is not None:
-            found.append(
-                Finding(
-                    WARNING,
-                    rel.name,
-                    f"Scope {rs.network} is not on {missing_on} yet (not finalized): "
-                    "migrate the scope to the failover peer.",
-                    "not_finalized",
-                    rel.server_ids,
-                    rs.network,
-                    rs.source.pk if rs.source else None,
-                )
-            )
-        elif rs.primary_ranges != rs.secondary_ranges:
-            found.append(
-                Finding(
-                    ERROR,
-                    rel.name,
-                    f"The failover pools of {rs.network} differ: only on {rel.primary_server}: "
-                    f"{_fmt(rs.primary_ranges - rs.secondary_ranges)}; only on "
-                    f"{rel.secondary_server}: {_fmt(rs.secondary_ranges - rs.primary_ranges)}. "
-                    "Migrate the scope to the failover peer to make them identical.",
-                    "pools_differ",
-                    rel.server_ids,
-                    rs.network,
-                    rs.source.pk if rs.source else None,
                 )
             )
     return found

@@ -62,13 +62,16 @@ def config_import_plan(
     include_root: str | None = None,
     max_bytes: int | None = None,
     created: bool = False,
+    reuse: bool = False,
 ) -> Any:
     """What importing ``text`` (or an already parsed ``tree``) into ``server`` would do:
     a :class:`failover.dhcpd.importer.ImportPlan`. Changes nothing. ``server`` may be
     unsaved (everything is then created). Raises ``ParseError`` (a ``ConfigImportError``
     when the file parses but the model cannot hold it) with file, line and column.
 
-    Includes are refused unless ``include_root`` is given."""
+    Includes are refused unless ``include_root`` is given. ``reuse`` (a preview, never
+    the apply): the stored rows are read through the results kept under the data
+    version (see :func:`failover.dhcpd.importer.plan_import`)."""
     from ..dhcpd.importer import plan_import
     from ..dhcpd.parser import DEFAULT_MAX_BYTES, parse_text
 
@@ -82,7 +85,9 @@ def config_import_plan(
                 include_root=include_root,
                 max_bytes=max_bytes or DEFAULT_MAX_BYTES,
             )
-        return plan_import(server=server, config=tree, filename=filename, created=created)
+        return plan_import(
+            server=server, config=tree, filename=filename, created=created, reuse=reuse
+        )
 
 
 def config_import(
@@ -285,11 +290,11 @@ def _import_apply(plan: Any) -> None:
         AddressPool.objects.bulk_update(
             plan.pools_update, _POOL_WRITE_FIELDS, batch_size=IMPORT_BATCH
         )
-    for model, objects in (
-        (AddressPool, plan.pools_delete),
+    for model, pks in (
+        (AddressPool, plan.pools_delete),  # primary keys (the plan read them as rows)
         (Scope, plan.scopes_delete),
-        (FailoverPeer, plan.peers_delete),
-        (ScopeGroup, plan.groups_delete),
+        (FailoverPeer, [peer.pk for peer in plan.peers_delete]),
+        (ScopeGroup, [group.pk for group in plan.groups_delete]),
     ):
-        for chunk in _chunks([obj.pk for obj in objects]):
+        for chunk in _chunks(pks):
             model.objects.filter(pk__in=chunk).delete()

@@ -145,9 +145,9 @@ def _sections(plan: ImportPlan) -> list[dict[str, Any]]:
         ("Change", "change", "warning"),
         ("Delete", "delete", "danger"),
     ):
-        changes = [c for c in plan.changes if c.action == action]
+        count = plan.count(action)
         items = []
-        for change in changes[:PREVIEW_LIMIT]:
+        for change in plan.first(action, PREVIEW_LIMIT):
             fields = []
             for fc in change.fields:
                 if isinstance(fc.old, list) or isinstance(fc.new, list):
@@ -157,15 +157,23 @@ def _sections(plan: ImportPlan) -> list[dict[str, Any]]:
                     )
                 else:
                     fields.append({"label": fc.label, "old": fc.old, "new": fc.new})
-            items.append({"change": change, "fields": fields})
+            # Plain dicts: the template's lookups find each value at the first try.
+            items.append(
+                {
+                    "kind": change.kind,
+                    "label": change.label,
+                    "summary": change.summary,
+                    "fields": fields,
+                }
+            )
         sections.append(
             {
                 "title": title,
                 "action": action,
                 "css": css,
-                "count": len(changes),
+                "count": count,
                 "items": items,
-                "more": max(len(changes) - PREVIEW_LIMIT, 0),
+                "more": max(count - PREVIEW_LIMIT, 0),
             }
         )
     return sections
@@ -284,7 +292,7 @@ def _preview(request: HttpRequest, server: DhcpServer) -> HttpResponse:
         else:
             text = form.cleaned_data["text"]
         tree = parse_text(text, filename=filename, max_bytes=_limit())
-        plan = services.config_import_plan(server=server, tree=tree, filename=filename)
+        plan = services.config_import_plan(server=server, tree=tree, filename=filename, reuse=True)
     except ParseError as exc:
         return _form_page(request, server, form, problems=_problems(exc, text, filename))
     return _preview_page(request, server, plan, text, filename)

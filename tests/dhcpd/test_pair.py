@@ -22,7 +22,27 @@ def codes(rels=None) -> list[str]:
     return sorted(f.code for f in pair.all_findings(rels))
 
 
+def assert_counts_agree(rels: list[pair.Relationship]) -> None:
+    """The numbers and first findings computed in bulk (sets of networks) are those of the
+    objects made one per scope and per finding."""
+    for rel in rels:
+        fresh = [r for r in pair.relationships() if r.name == rel.name]
+        assert rel.first_scope_findings == rel.scope_findings[: rel.FIRST]
+        assert rel.scope_finding_count == len(rel.scope_findings)
+        assert rel.more_scope_findings == len(rel.scope_findings[rel.FIRST :])
+        assert rel.not_finalized_count == len(rel.not_finalized)
+        assert rel.scope_count == len(rel.scopes)
+        assert rel.finding_count == len(rel.findings) and rel.ok == (not rel.findings)
+        # asked for in the other order (first the numbers, then the objects): the same
+        assert any(
+            (r.first_scope_findings, r.scope_finding_count, r.findings)
+            == (rel.first_scope_findings, rel.scope_finding_count, rel.findings)
+            for r in fresh
+        )
+
+
 def assert_server_views_agree(rels: list[pair.Relationship]) -> None:
+    assert_counts_agree(rels)
     for server in DhcpServer.objects.all():
         assert pair.relationships(server=server) == pair.for_server(rels, server), server
         for scope in server.scopes.all():
@@ -243,3 +263,46 @@ def test_each_server_sees_only_its_relationships(migrated):
     assert codes() == []
     assert [r.name for r in pair.relationships(server=c)] == ["fo-cd"]
     assert [r.name for r in pair.relationships(server=a)] == ["fo-pair"]
+
+
+def test_many_scopes_not_finalized_first_five_in_numeric_order_and_all_counted(migrated):
+    a, b = migrated
+    peer = peer_of("dhcp-a")
+    for n in (30, 4, 200, 9, 17, 100, 3):
+        scope = services.scope_create(server=a, network=f"10.{n}.0.0/24")
+        services.pool_create(
+            scope=scope,
+            first_address=f"10.{n}.0.10",
+            last_address=f"10.{n}.0.20",
+            failover_peer=peer,
+        )
+    [rel] = pair.relationships()
+    assert [f.network for f in rel.first_scope_findings] == [
+        "10.3.0.0/24",
+        "10.4.0.0/24",
+        "10.9.0.0/24",
+        "10.17.0.0/24",
+        "10.30.0.0/24",
+    ]
+    assert (rel.scope_finding_count, rel.more_scope_findings) == (7, 2)
+    assert codes() == ["not_finalized"] * 7
+
+
+def test_rows_plus_planned_rows_is_the_whole(migrated):
+    """Rows kept for some servers, extended with the rows of another (as an import
+    preview does), pair and check as if all had been indexed at once."""
+    a, b = migrated
+    services.pool_create(
+        scope=a.scopes.get(network="10.10.0.0/24"),
+        first_address="10.10.0.200",
+        last_address="10.10.0.210",
+        failover_peer=peer_of("dhcp-a"),
+    )
+    servers = list(DhcpServer.objects.all())
+    peers = list(FailoverPeer.objects.order_by("server__name", "name"))
+    whole = pair.build(servers, peers, pair.pool_rows(), pair.scope_rows())
+    kept = pair.Rows(pair.pool_rows(scope__server=b), pair.scope_rows(server=b))
+    for _ in range(2):  # the second time with what the kept rows remembered
+        rows = kept.plus(pair.pool_rows(scope__server=a), pair.scope_rows(server=a))
+        assert pair.build(servers, peers, rows=rows) == whole
+    assert [f.code for f in pair.all_findings(whole)] == ["pools_differ"]
