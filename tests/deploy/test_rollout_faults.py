@@ -24,7 +24,7 @@ import pytest
 from django.db import connection
 
 from failover.deploy import rollout
-from failover.deploy.rollout_models import Deployment, DeployStatus
+from failover.deploy.rollout_models import ACTIVE, Deployment, DeployStatus
 from failover.dhcpd.render import render_server
 from tests.conftest import require, require_binary
 from tests.deploy.conftest import make_ssh_pair
@@ -249,31 +249,29 @@ def test_second_deploy_during_the_first_is_refused(ssh_pair, operator):
             rollout.deploy_start(again, actor=operator, relationship=relationship.name)
         assert "dhcp-b: a deploy is already queued" in str(info.value)
     assert Deployment.objects.count() == 1
-    if connection.vendor == "postgresql":
-        # while it runs (the real worker in the background), still refused
-        worker = BackgroundWorker()
-        worker.start()
-        try:
-            wait_for(
-                lambda: (
-                    Deployment.objects.filter(status="running").exists()
-                    or not Deployment.objects.filter(status="queued").exists()
-                ),
-                "the worker takes the deploy",
-            )
-            if Deployment.objects.filter(status="running").exists():
-                with pytest.raises(rollout.DeployRefused) as info:
-                    rollout.deploy_start(servers, actor=operator)
-                assert "a deploy is already running" in str(info.value)
-            wait_for(
-                lambda: not Deployment.objects.filter(status__in=["queued", "running"]).exists(),
-                "the deploy ends",
-                timeout=300,
-            )
-        finally:
-            worker.stop()
-    else:
-        run_worker_batch()
+    # while it runs (the real worker in the background), still refused
+    worker = BackgroundWorker()
+    worker.start()
+    try:
+        wait_for(
+            lambda: (
+                Deployment.objects.filter(status="running").exists()
+                or not Deployment.objects.filter(status="queued").exists()
+            ),
+            "the worker takes the deploy",
+        )
+        if Deployment.objects.filter(status="running").exists():
+            with pytest.raises(rollout.DeployRefused) as info:
+                rollout.deploy_start(servers, actor=operator)
+            assert "a deploy is already running" in str(info.value)
+        # the rollout ends after its last deployment (and the drift check after it)
+        wait_for(
+            lambda: type(first).objects.get(pk=first.pk).status not in ACTIVE,
+            "the deploy ends",
+            timeout=300,
+        )
+    finally:
+        worker.stop()
     first.refresh_from_db()
     assert first.status == DeployStatus.SUCCEEDED
     # once it is over, the next deploy is accepted

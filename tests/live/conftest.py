@@ -190,6 +190,13 @@ class Processes:
     def scheduler(self, name: str = "scheduler") -> subprocess.Popen:
         return self.start(name, "run_scheduler", "--interval", "0.3")
 
+    def alive(self) -> dict[str, bool]:
+        """Each started process (by its log name): still running?"""
+        return {
+            Path(log.name).stem: proc.poll() is None  # type: ignore[attr-defined]
+            for proc, log in self.procs
+        }
+
     def stop_all(self) -> None:
         import signal
 
