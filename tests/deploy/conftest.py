@@ -279,11 +279,21 @@ class SshPair:
                     os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 5
             while pids and time.monotonic() < deadline:
-                pids = [p for p in pids if Path(f"/proc/{p}").exists()]
+                pids = [p for p in pids if _running(p)]
                 time.sleep(0.1)
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """The process exists and has not ended (a zombie — ended, not yet reaped by the process
+    that started it, e.g. this test's Popen — counts as ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _prepare_side(pair: SshPair, side: str, config_dir: Path | None) -> Side:
